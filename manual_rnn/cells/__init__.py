@@ -1,0 +1,16 @@
+"""One forward/backward pair per cell, for one direction of one layer over a whole sequence.
+
+Every cell has the same contract, so `layers.py` stacks, reverses and masks them all alike:
+
+    states, cache = forward(spec, p, xproj, state0)
+    dxproj, dp, dstate0 = backward(spec, p, cache, dstates)
+
+`xproj` (T, B, G*H) is W_ih x_t + b_ih for every step, computed outside as one matmul; `p` holds
+this direction's recurrent weights {"w_hh", "b_hh", "w_hr"} (None where absent); `state0` and
+`states` are tuples, (h,) or (h, c) for the LSTM, `states` stacked over time (T, B, .).
+`dstates` is the gradient reaching each step's state from outside the recurrence (the layer
+above, the head, dstate); `backward` adds the gradient through time itself.
+"""
+from . import gru, lstm, rnn
+
+CELLS = {"rnn": rnn, "lstm": lstm, "gru": gru}

@@ -1,0 +1,73 @@
+"""The LSTM cell, gates stacked (i, f, g, o) as in PyTorch, with an optional projection.
+
+    [a_i, a_f, a_g, a_o] = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh
+    i, f, g, o = sigmoid(a_i), sigmoid(a_f), tanh(a_g), sigmoid(a_o)
+    c_t = f * c_{t-1} + i * g
+    m_t = o * tanh(c_t)
+    h_t = W_hr m_t    (with proj_size; otherwise h_t = m_t)
+
+Backward, with dh_t and dc_t the gradients reaching h_t and c_t (from outside and from t+1):
+
+    dm = W_hr^T dh_t                    do = dm * tanh(c_t)
+    dc_t += dm * o * (1 - tanh(c_t)^2)
+    di, df, dg = dc_t * g, dc_t * c_{t-1}, dc_t * i
+    da_t = [di * i(1-i), df * f(1-f), dg * (1-g^2), do * o(1-o)]
+    dh_{t-1} += W_hh^T da_t             dc_{t-1} += dc_t * f
+    dW_hh = sum_t da_t h_{t-1}^T   db_hh = sum_t da_t   dW_hr = sum_t dh_t m_t^T   dxproj_t = da_t
+"""
+import numpy as np
+
+from ..activations import sigmoid, sigmoid_grad, tanh, tanh_grad
+
+
+def forward(spec, p, xproj, state0):
+    T, B, G = xproj.shape
+    H, P = G // 4, state0[0].shape[-1]
+    a = xproj if p["b_hh"] is None else xproj + p["b_hh"]
+    gates = np.empty_like(a)                           # i, f, g, o after their activations
+    hs = np.empty((T + 1, B, P), dtype=a.dtype)        # hs[t + 1] is h_t, hs[0] is h0
+    cs = np.empty((T + 1, B, H), dtype=a.dtype)
+    ms = np.empty((T, B, H), dtype=a.dtype)            # o * tanh(c): h before projection
+    tanh_cs = np.empty((T, B, H), dtype=a.dtype)
+    hs[0], cs[0] = state0
+    for t in range(T):
+        z = a[t] + hs[t] @ p["w_hh"].T
+        sigmoid(z[:, :2 * H], out=gates[t, :, :2 * H])
+        tanh(z[:, 2 * H:3 * H], out=gates[t, :, 2 * H:3 * H])
+        sigmoid(z[:, 3 * H:], out=gates[t, :, 3 * H:])
+        i, f, g, o = np.split(gates[t], 4, axis=-1)
+        cs[t + 1] = f * cs[t] + i * g
+        tanh(cs[t + 1], out=tanh_cs[t])
+        np.multiply(o, tanh_cs[t], out=ms[t])
+        hs[t + 1] = ms[t] if p["w_hr"] is None else ms[t] @ p["w_hr"].T
+    return (hs[1:], cs[1:]), (gates, hs, cs, ms, tanh_cs)
+
+
+def backward(spec, p, cache, dstates):
+    gates, hs, cs, ms, tanh_cs = cache
+    dhs_out, dcs_out = dstates
+    T, B, P = dhs_out.shape
+    H = cs.shape[-1]
+    da = np.empty_like(gates)
+    dhs = np.empty_like(dhs_out)                       # total dh_t, kept for dW_hr
+    dh = np.zeros((B, P), dtype=gates.dtype)
+    dc = np.zeros((B, H), dtype=gates.dtype)
+    for t in reversed(range(T)):
+        dhs[t] = dh + dhs_out[t]
+        dc += dcs_out[t]
+        dm = dhs[t] if p["w_hr"] is None else dhs[t] @ p["w_hr"]
+        i, f, g, o = np.split(gates[t], 4, axis=-1)
+        do = dm * tanh_cs[t]
+        dc += dm * o * tanh_grad(tanh_cs[t])
+        da[t, :, :H] = dc * g * sigmoid_grad(i)
+        da[t, :, H:2 * H] = dc * cs[t] * sigmoid_grad(f)
+        da[t, :, 2 * H:3 * H] = dc * i * tanh_grad(g)
+        da[t, :, 3 * H:] = do * sigmoid_grad(o)
+        dc = dc * f
+        dh = da[t] @ p["w_hh"]
+    dp = {"w_hh": da.reshape(T * B, 4 * H).T @ hs[:-1].reshape(T * B, P)}
+    if p["b_hh"] is not None:
+        dp["b_hh"] = da.sum(axis=(0, 1))
+    if p["w_hr"] is not None:
+        dp["w_hr"] = dhs.reshape(T * B, P).T @ ms.reshape(T * B, H)
+    return da, dp, (dh, dc)

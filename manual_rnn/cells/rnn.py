@@ -1,0 +1,41 @@
+"""The Elman cell.
+
+    a_t = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh
+    h_t = f(a_t)                                     f = tanh, relu or sigmoid
+
+Backward, with dh_t the gradient reaching h_t from outside plus from step t+1:
+
+    da_t      = dh_t * f'(a_t)                       (f' written through h_t)
+    dh_{t-1} += W_hh^T da_t
+    dW_hh = sum_t da_t h_{t-1}^T      db_hh = sum_t da_t      dxproj_t = da_t
+"""
+import numpy as np
+
+from ..activations import ACTIVATIONS
+
+
+def forward(spec, p, xproj, state0):
+    f, _ = ACTIVATIONS[spec.nonlinearity]
+    T, B, H = xproj.shape
+    a = xproj if p["b_hh"] is None else xproj + p["b_hh"]
+    hs = np.empty((T + 1, B, H), dtype=xproj.dtype)  # hs[t + 1] is h_t; hs[0] is h0
+    hs[0] = state0[0]
+    for t in range(T):
+        f(a[t] + hs[t] @ p["w_hh"].T, out=hs[t + 1])
+    return (hs[1:],), hs
+
+
+def backward(spec, p, hs, dstates):
+    _, f_grad = ACTIVATIONS[spec.nonlinearity]
+    (dhs,) = dstates
+    T, B, H = dhs.shape
+    da = np.empty_like(dhs)
+    dh = np.zeros((B, H), dtype=dhs.dtype)
+    for t in reversed(range(T)):
+        dh += dhs[t]
+        da[t] = dh * f_grad(hs[t + 1])
+        dh = da[t] @ p["w_hh"]
+    dp = {"w_hh": da.reshape(T * B, H).T @ hs[:-1].reshape(T * B, H)}
+    if p["b_hh"] is not None:
+        dp["b_hh"] = da.sum(axis=(0, 1))
+    return da, dp, (dh,)

@@ -1,0 +1,187 @@
+"""Checking what users pass, and converting between their layout and the time-major one.
+
+Every error names the argument, what was expected and what came. Every array is copied on the
+way in, so nothing we do can modify the caller's data.
+"""
+from dataclasses import dataclass
+
+import numpy as np
+
+
+def _array(name, value):
+    try:
+        a = np.array(value)  # a copy: we never write into the caller's arrays
+    except Exception as error:
+        raise TypeError(f"{name} must be an array, got {type(value).__name__}") from error
+    if a.dtype == object or not (np.issubdtype(a.dtype, np.number) or a.dtype == bool):
+        raise TypeError(f"{name} must hold numbers, got dtype {a.dtype}")
+    return a
+
+
+def _real(name, value, dtype):
+    a = _array(name, value)
+    if np.iscomplexobj(a):
+        raise TypeError(f"{name} must be real, got dtype {a.dtype}")
+    a = a.astype(dtype)
+    if not np.all(np.isfinite(a)):
+        raise ValueError(f"{name} must be finite, got {np.size(a) - np.isfinite(a).sum()} "
+                         f"non-finite values")
+    return a
+
+
+def _shape(name, a, expected):
+    if a.shape != tuple(expected):
+        raise ValueError(f"{name} must have shape {tuple(expected)}, got {a.shape}")
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How the user's arrays are laid out: (T, B, .), (B, T, .) with batch_first, or (T, .)."""
+    unbatched: bool
+    batch_first: bool
+    T: int
+    B: int
+
+    def sequence_shape(self, features=None):
+        """The user-facing shape of a per-step array with `features` (None: no feature axis)."""
+        shape = (self.T,) if self.unbatched else (
+            (self.B, self.T) if self.batch_first else (self.T, self.B))
+        return shape if features is None else shape + (features,)
+
+    def to_time_major(self, a):
+        if self.unbatched:
+            return a[:, None]
+        return a.swapaxes(0, 1) if self.batch_first else a
+
+    def from_time_major(self, a):
+        if self.unbatched:
+            return a[:, 0]
+        return a.swapaxes(0, 1) if self.batch_first else a
+
+    def state_shape(self, rows, features):
+        return (rows, features) if self.unbatched else (rows, self.B, features)
+
+
+def inputs(spec, xs, dtype):
+    """xs as a time-major (T, B, I) copy in `dtype`, and the layout it came in."""
+    xs = _real("xs", xs, dtype)
+    if xs.ndim not in (2, 3):
+        raise ValueError(f"xs must be 3-D (T, B, input_size) ({'B, T' if spec.batch_first else 'T, B'}"
+                         f" with batch_first={spec.batch_first}) or 2-D (T, input_size) for one "
+                         f"sequence, got shape {xs.shape}")
+    if xs.shape[-1] != spec.input_size:
+        raise ValueError(f"xs must have input_size={spec.input_size} features on its last axis, "
+                         f"got shape {xs.shape}")
+    unbatched = xs.ndim == 2
+    T, B = (xs.shape[0], 1) if unbatched else (
+        xs.shape[1::-1] if spec.batch_first else xs.shape[:2])
+    if T == 0 or B == 0:
+        raise ValueError(f"xs must have at least one step and one sequence, got shape {xs.shape}")
+    layout = Layout(unbatched, bool(spec.batch_first), T, B)
+    return layout.to_time_major(xs), layout
+
+
+def state_shapes(spec, layout):
+    rows = spec.num_layers * spec.num_directions
+    shapes = [layout.state_shape(rows, spec.state_size)]
+    if spec.cell == "lstm":
+        shapes.append(layout.state_shape(rows, spec.hidden_size))
+    return shapes
+
+
+def state(spec, name, value, layout, dtype):
+    """A user state (an array, or (h, c) for the LSTM) as a tuple of (rows, B, .) copies.
+
+    None means zeros."""
+    shapes = state_shapes(spec, layout)
+    if value is None:
+        parts = [np.zeros(s, dtype) for s in shapes]
+    elif spec.cell == "lstm":
+        if not isinstance(value, (tuple, list)) or len(value) != 2:
+            raise TypeError(f"{name} must be a pair (h, c) for cell='lstm', "
+                            f"got {type(value).__name__}")
+        parts = [_real(f"{name}[{i}]", v, dtype) for i, v in enumerate(value)]
+        for i, (part, shape) in enumerate(zip(parts, shapes)):
+            _shape(f"{name}[{i}]", part, shape)
+    else:
+        if isinstance(value, (tuple, list)):
+            raise TypeError(f"{name} must be one array for cell={spec.cell!r}, got a "
+                            f"{type(value).__name__}")
+        parts = [_real(name, value, dtype)]
+        _shape(name, parts[0], shapes[0])
+    return tuple(p[:, None] if layout.unbatched else p for p in parts)
+
+
+def state_out(spec, parts, layout):
+    """A time-major state tuple in the user's form: an array, or (h, c) for the LSTM."""
+    parts = tuple(p[:, 0] if layout.unbatched else p for p in parts)
+    return parts if spec.cell == "lstm" else parts[0]
+
+
+def lengths(value, layout):
+    """lengths as a (B,) int array in [1, T], or None."""
+    if value is None:
+        return None
+    if layout.unbatched:
+        raise ValueError("lengths applies to batched xs only; got unbatched xs of "
+                         f"{layout.T} steps with lengths={value!r}")
+    a = _array("lengths", value)
+    if not np.issubdtype(a.dtype, np.integer):
+        raise TypeError(f"lengths must be integers, got dtype {a.dtype}")
+    _shape("lengths", a, (layout.B,))
+    if a.min() < 1 or a.max() > layout.T:
+        raise ValueError(f"lengths must lie in [1, T={layout.T}], got {a.tolist()}")
+    return a.astype(np.intp)
+
+
+def valid_steps(layout, lengths, dtype):
+    """(T, B): 1 at the steps that exist (t < lengths[b]), 0 at padding."""
+    if lengths is None:
+        return np.ones((layout.T, layout.B), dtype)
+    return (np.arange(layout.T)[:, None] < lengths).astype(dtype)
+
+
+def targets(spec, loss, value, layout, dtype):
+    """Loss targets, time-major: (T, B, O) floats for "mse", (T, B) class indices otherwise."""
+    a = _array("targets", value)
+    if loss == "mse":
+        _shape("targets", a, layout.sequence_shape(spec.output_size))
+        return layout.to_time_major(_real("targets", a, dtype))
+    if not np.issubdtype(a.dtype, np.integer):
+        raise TypeError(f"targets must be integer class indices for loss='cross_entropy', "
+                        f"got dtype {a.dtype}")
+    _shape("targets", a, layout.sequence_shape())
+    return layout.to_time_major(a.astype(np.intp))
+
+
+def class_range(targets_tm, valid, output_size):
+    """Cross-entropy targets must name a class at every valid step; padding may hold anything."""
+    bad = valid.astype(bool) & ((targets_tm < 0) | (targets_tm >= output_size))
+    if bad.any():
+        raise ValueError(f"targets must lie in [0, output_size={output_size}) at valid steps, "
+                         f"got {targets_tm[bad][:5].tolist()}")
+    return np.where(valid.astype(bool), targets_tm, 0)
+
+
+def dropout_masks(spec, value, layout, dtype):
+    """None, or num_layers - 1 masks in the layout of xs, each (T, B, directions * state_size)."""
+    if value is None:
+        return None
+    if isinstance(value, np.ndarray) and value.ndim == 4 - layout.unbatched:
+        value = list(value)
+    if not isinstance(value, (list, tuple)) or len(value) != spec.num_layers - 1:
+        raise ValueError(f"dropout_masks must be a sequence of num_layers - 1 = "
+                         f"{spec.num_layers - 1} arrays, got {value!r:.80}")
+    shape = layout.sequence_shape(spec.num_directions * spec.state_size)
+    masks = []
+    for k, m in enumerate(value):
+        m = _real(f"dropout_masks[{k}]", m, dtype)
+        _shape(f"dropout_masks[{k}]", m, shape)
+        masks.append(layout.to_time_major(m))
+    return masks
+
+
+def upstream(name, value, shape, dtype):
+    a = _real(name, value, dtype)
+    _shape(name, a, shape)
+    return a

@@ -1,0 +1,75 @@
+"""The public model: a recurrent stack and a linear read-out at every step.
+
+    ys, state, cache = forward(spec, params, xs, h0=None, lengths=None)
+    grads, dxs, dh0 = backward(spec, params, cache, dys, dstate=None)
+    loss, grads = loss_and_grad(spec, params, xs, targets, loss="mse", h0=None, lengths=None)
+
+The read-out is y_t = W_head top_t + b_head, zero at padded steps; its backward is
+dW_head = sum_t dy_t top_t^T, db_head = sum_t dy_t, dtop_t = W_head^T dy_t.
+"""
+import numpy as np
+
+from . import checks, layers
+from .losses import LOSSES
+from .spec import check_params, param_shapes
+
+
+def forward(spec, params, xs, h0=None, lengths=None, dropout_masks=None):
+    """Run the network. Returns ys (xs' layout, output_size features), the final state
+    (an array, or (h, c) for the LSTM, shaped (layers * directions, B, .)) and a cache."""
+    dtype = check_params(spec, params)
+    xs, layout = checks.inputs(spec, xs, dtype)
+    state0 = checks.state(spec, "h0", h0, layout, dtype)
+    lengths = checks.lengths(lengths, layout)
+    masks = checks.dropout_masks(spec, dropout_masks, layout, dtype)
+    top, final, stack = layers.forward(spec, params, xs, state0, lengths, masks)
+    valid = checks.valid_steps(layout, lengths, dtype)
+    ys = (top @ params["head.weight"].T + params["head.bias"]) * valid[..., None]
+    cache = {"layout": layout, "valid": valid, "top": top, "stack": stack}
+    return layout.from_time_major(ys), checks.state_out(spec, final, layout), cache
+
+
+def backward(spec, params, cache, dys, dstate=None):
+    """Gradients given dys = dL/dys (ys' shape) and optionally dstate = dL/dstate.
+
+    Returns (grads with exactly the keys of params, dxs shaped like xs, dh0 shaped like the
+    state)."""
+    dtype = check_params(spec, params)
+    layout, valid, top = cache["layout"], cache["valid"], cache["top"]
+    dys = checks.upstream("dys", dys, layout.sequence_shape(spec.output_size), dtype)
+    dys = layout.to_time_major(dys) * valid[..., None]
+    if dstate is None:
+        dfinal = tuple(np.zeros(s, dtype) for s in checks.state_shapes(spec, layout))
+        dfinal = tuple(d[:, None] if layout.unbatched else d for d in dfinal)
+    else:
+        dfinal = checks.state(spec, "dstate", dstate, layout, dtype)
+    T, B, O = dys.shape
+    dtop = dys @ params["head.weight"]
+    grads, dxs, dstate0 = layers.backward(spec, cache["stack"], dtop, dfinal)
+    grads["head.weight"] = dys.reshape(T * B, O).T @ top.reshape(T * B, -1)
+    grads["head.bias"] = dys.sum(axis=(0, 1))
+    grads = {name: grads[name] for name in param_shapes(spec)}
+    return grads, layout.from_time_major(dxs), checks.state_out(spec, dstate0, layout)
+
+
+def loss_and_grad(spec, params, xs, targets, loss="mse", h0=None, lengths=None,
+                  dropout_masks=None):
+    """The loss (see `losses`) and its gradient for every parameter."""
+    value, grads, _, _ = loss_and_grads(spec, params, xs, targets, loss, h0, lengths,
+                                        dropout_masks)
+    return value, grads
+
+
+def loss_and_grads(spec, params, xs, targets, loss="mse", h0=None, lengths=None,
+                   dropout_masks=None):
+    """Like `loss_and_grad`, but also returns dL/dxs and dL/dh0: (loss, grads, dxs, dh0)."""
+    if loss not in LOSSES:
+        raise ValueError(f"loss must be one of {tuple(LOSSES)}, got {loss!r}")
+    ys, _, cache = forward(spec, params, xs, h0, lengths, dropout_masks)
+    layout, valid = cache["layout"], cache["valid"]
+    goal = checks.targets(spec, loss, targets, layout, ys.dtype)
+    if loss == "cross_entropy":
+        goal = checks.class_range(goal, valid, spec.output_size)
+    value, dys = LOSSES[loss](layout.to_time_major(ys), goal, valid)
+    grads, dxs, dh0 = backward(spec, params, cache, layout.from_time_major(dys))
+    return ys.dtype.type(value), grads, dxs, dh0

@@ -1,0 +1,163 @@
+"""What a network is: its `Spec`, the names and shapes of its parameters, their initialisation.
+
+Parameter names, shapes and initialisation follow PyTorch's `nn.RNN` / `nn.LSTM` / `nn.GRU`
+state_dict exactly, plus an `nn.Linear` read-out called `head`, so a PyTorch model loads with
+
+    params = {k: v.detach().numpy() for k, v in rnn.state_dict().items()}
+    params |= {"head." + k: v.detach().numpy() for k, v in linear.state_dict().items()}
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+CELLS = ("rnn", "lstm", "gru")
+NONLINEARITIES = ("tanh", "relu", "sigmoid")
+GATES = {"rnn": 1, "lstm": 4, "gru": 3}  # rows of weight_ih are GATES * hidden_size
+DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _check_int(name, value, lowest):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
+    if value < lowest:
+        raise ValueError(f"{name} must be >= {lowest}, got {value}")
+
+
+@dataclass(frozen=True)
+class Spec:
+    """The shape of a recurrent network with a linear read-out at every step.
+
+    cell:          "rnn" (Elman), "lstm" or "gru", with PyTorch's equations.
+    nonlinearity:  the Elman cell's activation, "tanh", "relu" or "sigmoid"; LSTM and GRU
+                   take no choice here, so it must stay "tanh" for them.
+    proj_size:     LSTM only: h_t = W_hr (o_t * tanh(c_t)) has proj_size features (0 = off).
+    dropout:       probability of zeroing a layer's output before the next layer reads it
+                   (between layers only, as in PyTorch); applied only when masks are passed.
+    batch_first:   inputs and outputs are (B, T, F) instead of (T, B, F); states stay
+                   (layers * directions, B, H) as in PyTorch.
+    """
+
+    cell: str
+    input_size: int
+    hidden_size: int
+    output_size: int
+    num_layers: int = 1
+    bidirectional: bool = False
+    nonlinearity: str = "tanh"
+    bias: bool = True
+    batch_first: bool = False
+    proj_size: int = 0
+    dropout: float = 0.0
+
+    def __post_init__(self):
+        if self.cell not in CELLS:
+            raise ValueError(f"cell must be one of {CELLS}, got {self.cell!r}")
+        if self.nonlinearity not in NONLINEARITIES:
+            raise ValueError(
+                f"nonlinearity must be one of {NONLINEARITIES}, got {self.nonlinearity!r}")
+        if self.cell != "rnn" and self.nonlinearity != "tanh":
+            raise ValueError(f"nonlinearity applies to cell='rnn' only; cell={self.cell!r} "
+                             f"got nonlinearity={self.nonlinearity!r}")
+        for name in ("input_size", "hidden_size", "output_size", "num_layers"):
+            _check_int(name, getattr(self, name), 1)
+        _check_int("proj_size", self.proj_size, 0)
+        if self.proj_size and self.cell != "lstm":
+            raise ValueError(f"proj_size applies to cell='lstm' only, got cell={self.cell!r} "
+                             f"with proj_size={self.proj_size}")
+        if self.proj_size >= self.hidden_size:
+            raise ValueError(f"proj_size must be < hidden_size={self.hidden_size}, "
+                             f"got {self.proj_size}")
+        for name in ("bidirectional", "bias", "batch_first"):
+            if not isinstance(getattr(self, name), (bool, np.bool_)):
+                raise TypeError(f"{name} must be a bool, got {getattr(self, name)!r}")
+        if not isinstance(self.dropout, (int, float)) or not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout must be a probability in [0, 1), got {self.dropout!r}")
+
+    @property
+    def num_directions(self) -> int:
+        return 2 if self.bidirectional else 1
+
+    @property
+    def gates(self) -> int:
+        return GATES[self.cell]
+
+    @property
+    def state_size(self) -> int:
+        """Features of h_t: proj_size for a projected LSTM, hidden_size otherwise."""
+        return self.proj_size or self.hidden_size
+
+    def layer_input_size(self, layer: int) -> int:
+        return self.input_size if layer == 0 else self.num_directions * self.state_size
+
+
+def direction_suffixes(spec: Spec) -> tuple[str, ...]:
+    return ("", "_reverse")[: spec.num_directions]
+
+
+def param_shapes(spec: Spec) -> dict[str, tuple[int, ...]]:
+    """Every parameter's name and shape, in PyTorch's state_dict order, then the head."""
+    G, H, P = spec.gates, spec.hidden_size, spec.state_size
+    shapes = {}
+    for k in range(spec.num_layers):
+        for s in direction_suffixes(spec):
+            shapes[f"weight_ih_l{k}{s}"] = (G * H, spec.layer_input_size(k))
+            shapes[f"weight_hh_l{k}{s}"] = (G * H, P)
+            if spec.bias:
+                shapes[f"bias_ih_l{k}{s}"] = (G * H,)
+                shapes[f"bias_hh_l{k}{s}"] = (G * H,)
+            if spec.proj_size:
+                shapes[f"weight_hr_l{k}{s}"] = (P, H)
+    shapes["head.weight"] = (spec.output_size, spec.num_directions * P)
+    shapes["head.bias"] = (spec.output_size,)
+    return shapes
+
+
+def init_params(spec: Spec, seed: int = 0, dtype=np.float64) -> dict[str, np.ndarray]:
+    """Fresh parameters drawn as PyTorch draws them, from `np.random.default_rng(seed)`.
+
+    Recurrent weights and biases: U(-1/sqrt(H), 1/sqrt(H)). Head (nn.Linear): weight and bias
+    U(-1/sqrt(fan_in), 1/sqrt(fan_in)). Drawn in float64 and then cast, so a float32 model is the
+    float64 one rounded.
+    """
+    dtype = np.dtype(dtype)
+    if dtype not in DTYPES:
+        raise TypeError(f"dtype must be float32 or float64, got {dtype}")
+    rng = np.random.default_rng(seed)
+    params = {}
+    for name, shape in param_shapes(spec).items():
+        fan = shape[-1] if name.startswith("head.") else spec.hidden_size
+        bound = 1.0 / math.sqrt(fan)
+        params[name] = rng.uniform(-bound, bound, size=shape).astype(dtype)
+    return params
+
+
+def check_params(spec: Spec, params) -> np.dtype:
+    """Raise unless `params` has exactly the spec's keys and shapes, one float dtype, all finite.
+
+    Returns that dtype: the dtype every computation and result of the model takes.
+    """
+    if not isinstance(params, dict):
+        raise TypeError(f"params must be a dict of arrays, got {type(params).__name__}")
+    shapes = param_shapes(spec)
+    missing = [k for k in shapes if k not in params]
+    unexpected = [k for k in params if k not in shapes]
+    if missing or unexpected:
+        raise ValueError(f"params do not match the spec: missing {missing}, unexpected {unexpected}")
+    dtypes = set()
+    for name, shape in shapes.items():
+        value = params[name]
+        if not isinstance(value, np.ndarray):
+            raise TypeError(f"params[{name!r}] must be a numpy array, got {type(value).__name__}")
+        if value.shape != shape:
+            raise ValueError(f"params[{name!r}] must have shape {shape}, got {value.shape}")
+        if value.dtype not in DTYPES:
+            raise TypeError(f"params[{name!r}] must be float32 or float64, got {value.dtype}")
+        if not np.all(np.isfinite(value)):
+            raise ValueError(f"params[{name!r}] holds non-finite values")
+        dtypes.add(value.dtype)
+    if len(dtypes) > 1:
+        raise TypeError(f"params must share one dtype, got {sorted(map(str, dtypes))}")
+    return dtypes.pop()

@@ -1,0 +1,31 @@
+"""Loss and gradients in one jitted call, returned as numpy arrays."""
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from . import network
+
+
+# jit caches one compiled version per (spec, loss) and per input shapes/dtypes; Spec is hashable.
+@partial(jax.jit, static_argnames=("spec", "loss"))
+def _value_and_grads(spec, params, xs, targets, loss, h0, lengths, dropout_masks):
+    f = jax.value_and_grad(network.loss, argnums=(1, 2, 5))
+    return f(spec, params, xs, targets, loss, h0, lengths, dropout_masks)
+
+
+def loss_and_grads(spec, params, xs, targets, loss="mse", h0=None, lengths=None,
+                   dropout_masks=None):
+    """(value, {name: dparam}, dxs, dh0); dh0 has the state's structure, (dh, dc) for the LSTM.
+
+    With h0=None the gradient is taken at an explicit zero initial state.
+    """
+    if h0 is None:
+        xs_shape = np.shape(xs)
+        batch = () if len(xs_shape) == 2 else (xs_shape[0 if spec.batch_first else 1],)
+        h0 = network.zero_state(spec, batch, jnp.result_type(params["head.weight"]))
+    value, (dparams, dxs, dh0) = _value_and_grads(spec, params, xs, targets, loss, h0, lengths,
+                                                  dropout_masks)
+    to_numpy = partial(jax.tree.map, np.asarray)
+    return np.asarray(value), to_numpy(dparams), np.asarray(dxs), to_numpy(dh0)

@@ -1,0 +1,24 @@
+"""Per-step losses, (T, B, O) outputs -> (T, B), zero at padded steps.
+
+Padded targets may hold anything (NaN, out-of-range classes), so they are masked with `where`
+before any arithmetic that could turn them into a NaN gradient (0 * NaN is NaN).
+"""
+import jax.numpy as jnp
+from jax.scipy.special import logsumexp
+
+
+def mse(ys, targets, valid):
+    """0.5 * ||y_t - target_t||^2."""
+    diff = jnp.where(valid[..., None], ys - jnp.asarray(targets, ys.dtype), 0.0)
+    return 0.5 * jnp.sum(diff ** 2, axis=-1)
+
+
+def cross_entropy(ys, targets, valid):
+    """-log softmax(y_t)[target_t], through logsumexp so large logits don't overflow."""
+    targets = jnp.where(valid, targets, 0)
+    log_p = ys - logsumexp(ys, axis=-1, keepdims=True)
+    nll = -jnp.take_along_axis(log_p, targets[..., None].astype(jnp.int32), axis=-1)[..., 0]
+    return jnp.where(valid, nll, 0.0)
+
+
+LOSSES = {"mse": mse, "cross_entropy": cross_entropy}
