@@ -141,6 +141,15 @@ def valid_steps(layout, lengths, dtype):
     return (np.arange(layout.T)[:, None] < lengths).astype(dtype)
 
 
+def loss_mask(value, layout, dtype):
+    """Which steps carry loss, time-major (T, B), from 0/1 values in the layout of xs."""
+    a = _real("loss_mask", value, dtype)
+    _shape("loss_mask", a, layout.sequence_shape())
+    if not np.all((a == 0) | (a == 1)):
+        raise ValueError(f"loss_mask must hold only 0 and 1, got values {np.unique(a)[:5]}")
+    return layout.to_time_major(a)
+
+
 def targets(spec, loss, value, layout, dtype):
     """Loss targets, time-major: (T, B, O) floats for "mse", (T, B) class indices otherwise."""
     a = _array("targets", value)

@@ -53,20 +53,25 @@ def backward(spec, params, cache, dys, dstate=None):
 
 
 def loss_and_grad(spec, params, xs, targets, loss="mse", h0=None, lengths=None,
-                  dropout_masks=None):
-    """The loss (see `losses`) and its gradient for every parameter."""
+                  dropout_masks=None, loss_mask=None):
+    """The loss (see `losses`) and its gradient for every parameter.
+
+    `loss_mask` (xs' layout without features, 0 or 1) keeps only some steps' losses, for tasks
+    whose answer comes at the end; padding past `lengths` never carries loss."""
     value, grads, _, _ = loss_and_grads(spec, params, xs, targets, loss, h0, lengths,
-                                        dropout_masks)
+                                        dropout_masks, loss_mask)
     return value, grads
 
 
 def loss_and_grads(spec, params, xs, targets, loss="mse", h0=None, lengths=None,
-                   dropout_masks=None):
+                   dropout_masks=None, loss_mask=None):
     """Like `loss_and_grad`, but also returns dL/dxs and dL/dh0: (loss, grads, dxs, dh0)."""
     if loss not in LOSSES:
         raise ValueError(f"loss must be one of {tuple(LOSSES)}, got {loss!r}")
     ys, _, cache = forward(spec, params, xs, h0, lengths, dropout_masks)
     layout, valid = cache["layout"], cache["valid"]
+    if loss_mask is not None:
+        valid = valid * checks.loss_mask(loss_mask, layout, valid.dtype)
     goal = checks.targets(spec, loss, targets, layout, ys.dtype)
     if loss == "cross_entropy":
         goal = checks.class_range(goal, valid, spec.output_size)
