@@ -1,0 +1,15 @@
+"""Hypothesis profiles: "dev" (the default, quick) and "thorough" (what .ci/run selects).
+
+Hypothesis would load its own built-in "ci" profile whenever CI is set, so we load ours by
+name, `pytest --hypothesis-profile=thorough`, and never rely on that. Every failure prints the
+falsifying example (its seed and shapes) and a reproduction blob.
+"""
+import os
+
+from hypothesis import HealthCheck, settings
+
+_common = dict(deadline=None, print_blob=True,
+               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+settings.register_profile("dev", max_examples=20, **_common)
+settings.register_profile("thorough", max_examples=150, **_common)
+settings.load_profile(os.environ.get("MANUAL_RNN_PROFILE", "dev"))

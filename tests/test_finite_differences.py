@@ -1,0 +1,74 @@
+"""A third opinion that shares nothing with either the manual code or the twin: central finite
+differences of the loss. If the backward pass and the twin ever shared a mistake in the
+forward equations' derivative, the two would agree and this check would not.
+
+Directional derivatives keep it cheap: for each gradient g (each parameter, xs, h0) and a
+random direction v, (L(θ + εv) - L(θ - εv)) / 2ε must equal <g, v>. With ε = 1e-6 in float64
+the truncation error is O(ε^2 |L'''|) and the round-off O(u |L| / ε) ~ 1e-10, so 1e-6 relative
+is a comfortable bound that any real gradient error (a missing term is O(1)) exceeds.
+"""
+import numpy as np
+from hypothesis import given, settings
+
+import manual_rnn as mr
+from manual_rnn.gradcheck import compare, numerical_gradient
+from cases import cases
+from helpers import as_dict
+
+EPS = 1e-6
+
+
+def named_inputs(a):
+    named = dict(a["params"], xs=a["xs"])
+    if isinstance(a["h0"], tuple):
+        named.update({f"h0[{i}]": s for i, s in enumerate(a["h0"])})
+    elif a["h0"] is not None:
+        named["h0"] = a["h0"]
+    return named
+
+
+def loss_of(case, a):
+    """The loss as a function of one dict holding params, xs and h0."""
+    def f(named):
+        params = {k: named[k] for k in a["params"]}
+        h0 = a["h0"]
+        if isinstance(h0, tuple):
+            h0 = (named["h0[0]"], named["h0[1]"])
+        elif h0 is not None:
+            h0 = named["h0"]
+        return mr.loss_and_grad(case.spec, params, named["xs"], a["targets"], case.loss, h0,
+                                a["lengths"])[0]
+    return f
+
+
+@settings(max_examples=60)
+@given(cases())
+def test_directional_derivatives_match_central_differences(case):
+    a = case.arrays()
+    named = named_inputs(a)
+    f = loss_of(case, a)
+    _, grads, dxs, dh0 = mr.loss_and_grads(case.spec, a["params"], a["xs"], a["targets"],
+                                           case.loss, a["h0"], a["lengths"])
+    analytic = as_dict(grads, dxs, dh0)
+    rng = np.random.default_rng(case.seed + 1)
+    for key, x in named.items():
+        v = rng.normal(size=x.shape)
+        plus = f({**named, key: x + EPS * v})
+        minus = f({**named, key: x - EPS * v})
+        numeric = (plus - minus) / (2 * EPS)
+        exact = float(np.sum(analytic[key] * v))
+        assert abs(numeric - exact) <= 1e-6 * max(1.0, abs(exact)), (key, numeric, exact)
+
+
+@settings(max_examples=10)
+@given(cases(max_layers=2, max_T=5, max_B=2))
+def test_every_entry_matches_central_differences(case):
+    """Entry by entry on small networks, with the public gradcheck module."""
+    a = case.arrays()
+    named = named_inputs(a)
+    _, grads, dxs, dh0 = mr.loss_and_grads(case.spec, a["params"], a["xs"], a["targets"],
+                                           case.loss, a["h0"], a["lengths"])
+    analytic = {k: v for k, v in as_dict(grads, dxs, dh0).items() if k in named}
+    numeric = numerical_gradient(loss_of(case, a), named, eps=EPS)
+    for key, error in compare(analytic, numeric).items():
+        assert error.ok(atol=1e-7, rtol=1e-5), (key, error)

@@ -1,0 +1,104 @@
+"""Properties the manual code must have on its own, whatever the twin says.
+
+- A batch's loss and gradients are the mean of its sequences' own.
+- A sequence of length l padded to T gives what the truncated sequence gives alone.
+- backward is linear in the upstream gradients (dys, dstate).
+"""
+import numpy as np
+from hypothesis import given
+
+import manual_rnn as mr
+from cases import Case, cases
+from helpers import as_dict, assert_dicts_close
+
+RTOL, ATOL = 1e-10, 1e-12
+
+
+def one_sequence(case, a, b, steps=None):
+    """Sequence b of a batched case, alone, as a batch of one, optionally cut to `steps`."""
+    steps = case.T if steps is None else steps
+    tb = case.spec.batch_first
+    def pick(x):
+        x = np.take(x, [b], axis=0 if tb else 1)
+        return x[:, :steps] if tb else x[:steps]
+    def pick_state(s):
+        return None if s is None else (tuple(p[:, [b]] for p in s) if isinstance(s, tuple)
+                                       else s[:, [b]])
+    return pick(a["xs"]), pick(a["targets"]), pick_state(a["h0"])
+
+
+@given(cases())
+def test_batch_is_the_mean_of_its_sequences(case):
+    if case.unbatched:
+        case = Case(**{**case.__dict__, "unbatched": False})
+    a = case.arrays()
+    lengths = a["lengths"]
+    value, grads, dxs, dh0 = mr.loss_and_grads(case.spec, a["params"], a["xs"], a["targets"],
+                                               case.loss, a["h0"], lengths)
+    per_value, per_grads = 0.0, {k: 0.0 for k in grads}
+    for b in range(case.B):
+        xs, targets, h0 = one_sequence(case, a, b)
+        lb = None if lengths is None else lengths[[b]]
+        v, g, dx, d0 = mr.loss_and_grads(case.spec, a["params"], xs, targets, case.loss, h0, lb)
+        per_value += v / case.B
+        per_grads = {k: per_grads[k] + g[k] / case.B for k in g}
+        # Sequence b's own input and initial-state gradients, scaled by the batch mean's 1/B.
+        np.testing.assert_allclose(np.take(dxs, [b], axis=0 if case.spec.batch_first else 1),
+                                   dx / case.B, rtol=RTOL, atol=ATOL)
+        for part, own in zip(dh0 if isinstance(dh0, tuple) else (dh0,),
+                             d0 if isinstance(d0, tuple) else (d0,)):
+            np.testing.assert_allclose(part[:, [b]], own / case.B, rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(value, per_value, rtol=RTOL, atol=ATOL)
+    assert_dicts_close(grads, per_grads, RTOL, ATOL)
+
+
+@given(cases())
+def test_padding_equals_the_truncated_sequence(case):
+    if case.unbatched or not case.with_lengths:
+        case = Case(**{**case.__dict__, "unbatched": False, "with_lengths": True})
+    a = case.arrays()
+    spec, lengths = case.spec, a["lengths"]
+    tb = spec.batch_first
+    ys, state, _ = mr.forward(spec, a["params"], a["xs"], a["h0"], lengths)
+    _, grads, dxs, dh0 = mr.loss_and_grads(spec, a["params"], a["xs"], a["targets"], case.loss,
+                                           a["h0"], lengths)
+    states = state if isinstance(state, tuple) else (state,)
+    for b in range(case.B):
+        length = int(lengths[b])
+        xs, targets, h0 = one_sequence(case, a, b, steps=length)
+        ys_b, state_b, _ = mr.forward(spec, a["params"], xs, h0)
+        mine = np.take(ys, [b], axis=0 if tb else 1)
+        mine_valid, mine_pad = (mine[:, :length], mine[:, length:]) if tb else (
+            mine[:length], mine[length:])
+        np.testing.assert_allclose(mine_valid, ys_b, rtol=RTOL, atol=ATOL)
+        assert np.all(mine_pad == 0)
+        for s, s_b in zip(states, state_b if isinstance(state_b, tuple) else (state_b,)):
+            np.testing.assert_allclose(s[:, [b]], s_b, rtol=RTOL, atol=ATOL)
+        dx = np.take(dxs, [b], axis=0 if tb else 1)
+        assert np.all((dx[:, length:] if tb else dx[length:]) == 0)
+    # The batch's gradient is the mean of the truncated sequences' gradients.
+    mean = {k: 0.0 for k in grads}
+    for b in range(case.B):
+        xs, targets, h0 = one_sequence(case, a, b, steps=int(lengths[b]))
+        _, g = mr.loss_and_grad(spec, a["params"], xs, targets, case.loss, h0)
+        mean = {k: mean[k] + g[k] / case.B for k in g}
+    assert_dicts_close(grads, mean, RTOL, ATOL)
+
+
+@given(cases())
+def test_backward_is_linear_in_upstream_gradients(case):
+    a = case.arrays()
+    spec = case.spec
+    _, _, cache = mr.forward(spec, a["params"], a["xs"], a["h0"], a["lengths"])
+    rng = np.random.default_rng(case.seed)
+    dys2 = rng.normal(size=a["dys"].shape)
+    dstate2 = (tuple(rng.normal(size=s.shape) for s in a["dstate"])
+               if isinstance(a["dstate"], tuple) else rng.normal(size=a["dstate"].shape))
+    alpha, beta = 0.7, -1.3
+    combine = lambda x, y: (tuple(alpha * p + beta * q for p, q in zip(x, y))
+                            if isinstance(x, tuple) else alpha * x + beta * y)
+    one = as_dict(*mr.backward(spec, a["params"], cache, a["dys"], a["dstate"]))
+    two = as_dict(*mr.backward(spec, a["params"], cache, dys2, dstate2))
+    both = as_dict(*mr.backward(spec, a["params"], cache, combine(a["dys"], dys2),
+                                combine(a["dstate"], dstate2)))
+    assert_dicts_close(both, {k: alpha * one[k] + beta * two[k] for k in one}, 1e-9, 1e-11)
