@@ -1,0 +1,177 @@
+"""Bad input is refused with an error naming the argument, what was expected and what came;
+nothing modifies the caller's arrays; the numerics stay finite and silent where the math is."""
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given
+
+import manual_rnn as mr
+from cases import cases
+
+SPEC = mr.Spec(cell="rnn", input_size=2, hidden_size=3, output_size=4)
+LSTM = mr.Spec(cell="lstm", input_size=2, hidden_size=3, output_size=4, num_layers=2)
+PARAMS = mr.init_params(SPEC, seed=0)
+XS = np.zeros((5, 2, 2))
+
+
+def raises(error, *words):
+    """pytest.raises whose message must contain every word given."""
+    class Check:
+        def __enter__(self):
+            self.ctx = pytest.raises(error)
+            self.info = self.ctx.__enter__()
+        def __exit__(self, *exc):
+            handled = self.ctx.__exit__(*exc)
+            for word in words:
+                assert word in str(self.info.value), (word, str(self.info.value))
+            return handled
+    return Check()
+
+
+@pytest.mark.parametrize("kwargs, error, words", [
+    (dict(cell="transformer"), ValueError, ["cell", "transformer"]),
+    (dict(nonlinearity="softplus"), ValueError, ["nonlinearity", "softplus"]),
+    (dict(cell="gru", nonlinearity="relu"), ValueError, ["nonlinearity", "gru"]),
+    (dict(hidden_size=0), ValueError, ["hidden_size", ">= 1", "0"]),
+    (dict(input_size=2.5), TypeError, ["input_size", "2.5"]),
+    (dict(num_layers=0), ValueError, ["num_layers"]),
+    (dict(proj_size=2), ValueError, ["proj_size", "lstm"]),
+    (dict(cell="lstm", proj_size=3), ValueError, ["proj_size", "< hidden_size=3"]),
+    (dict(dropout=1.0), ValueError, ["dropout", "1.0"]),
+    (dict(bidirectional="yes"), TypeError, ["bidirectional"]),
+])
+def test_bad_spec(kwargs, error, words):
+    base = dict(cell="rnn", input_size=2, hidden_size=3, output_size=4)
+    with raises(error, *words):
+        mr.Spec(**{**base, **kwargs})
+
+
+def test_bad_params():
+    with raises(ValueError, "missing", "weight_hh_l0"):
+        mr.forward(SPEC, {k: v for k, v in PARAMS.items() if k != "weight_hh_l0"}, XS)
+    with raises(ValueError, "unexpected", "extra"):
+        mr.forward(SPEC, {**PARAMS, "extra": np.zeros(1)}, XS)
+    with raises(ValueError, "weight_ih_l0", "(3, 2)", "(2, 3)"):
+        mr.forward(SPEC, {**PARAMS, "weight_ih_l0": np.zeros((2, 3))}, XS)
+    with raises(TypeError, "float32 or float64", "int64"):
+        mr.forward(SPEC, {**PARAMS, "head.bias": np.zeros(4, dtype=np.int64)}, XS)
+    with raises(TypeError, "one dtype"):
+        mr.forward(SPEC, {**PARAMS, "head.bias": np.zeros(4, dtype=np.float32)}, XS)
+    with raises(ValueError, "head.weight", "non-finite"):
+        mr.forward(SPEC, {**PARAMS, "head.weight": np.full((4, 3), np.nan)}, XS)
+    with raises(TypeError, "params", "list"):
+        mr.forward(SPEC, list(PARAMS.values()), XS)
+
+
+def test_bad_xs():
+    with raises(ValueError, "xs", "3-D", "(2,)"):
+        mr.forward(SPEC, PARAMS, np.zeros(2))
+    with raises(ValueError, "xs", "input_size=2", "(5, 2, 3)"):
+        mr.forward(SPEC, PARAMS, np.zeros((5, 2, 3)))
+    with raises(ValueError, "xs", "at least one step", "(0, 2, 2)"):
+        mr.forward(SPEC, PARAMS, np.zeros((0, 2, 2)))
+    with raises(ValueError, "xs", "finite"):
+        mr.forward(SPEC, PARAMS, np.full((5, 2, 2), np.inf))
+    with raises(TypeError, "xs", "numbers"):
+        mr.forward(SPEC, PARAMS, np.array([["a", "b"]]))
+
+
+def test_bad_h0():
+    with raises(ValueError, "h0", "(1, 2, 3)", "(1, 3)"):
+        mr.forward(SPEC, PARAMS, XS, h0=np.zeros((1, 3)))
+    lstm_params = mr.init_params(LSTM)
+    with raises(TypeError, "h0", "pair", "lstm"):
+        mr.forward(LSTM, lstm_params, XS, h0=np.zeros((2, 2, 3)))
+    with raises(ValueError, "h0[1]", "(2, 2, 3)", "(1, 2, 3)"):
+        mr.forward(LSTM, lstm_params, XS, h0=(np.zeros((2, 2, 3)), np.zeros((1, 2, 3))))
+    with raises(TypeError, "h0", "one array"):
+        mr.forward(SPEC, PARAMS, XS, h0=(np.zeros((1, 2, 3)), np.zeros((1, 2, 3))))
+
+
+def test_bad_lengths():
+    with raises(ValueError, "lengths", "[1, T=5]", "[0, 3]"):
+        mr.forward(SPEC, PARAMS, XS, lengths=[0, 3])
+    with raises(ValueError, "lengths", "[1, T=5]", "[6, 3]"):
+        mr.forward(SPEC, PARAMS, XS, lengths=[6, 3])
+    with raises(TypeError, "lengths", "integers", "float"):
+        mr.forward(SPEC, PARAMS, XS, lengths=[2.0, 3.0])
+    with raises(ValueError, "lengths", "(2,)", "(3,)"):
+        mr.forward(SPEC, PARAMS, XS, lengths=[1, 2, 3])
+    with raises(ValueError, "lengths", "unbatched"):
+        mr.forward(SPEC, PARAMS, XS[:, 0], lengths=[2])
+
+
+def test_bad_targets_and_loss():
+    with raises(ValueError, "loss", "hinge"):
+        mr.loss_and_grad(SPEC, PARAMS, XS, np.zeros((5, 2, 4)), loss="hinge")
+    with raises(ValueError, "targets", "(5, 2, 4)", "(5, 2, 3)"):
+        mr.loss_and_grad(SPEC, PARAMS, XS, np.zeros((5, 2, 3)))
+    with raises(TypeError, "targets", "integer", "float64"):
+        mr.loss_and_grad(SPEC, PARAMS, XS, np.zeros((5, 2)), loss="cross_entropy")
+    with raises(ValueError, "targets", "(5, 2)", "(5, 2, 4)"):
+        mr.loss_and_grad(SPEC, PARAMS, XS, np.zeros((5, 2, 4), int), loss="cross_entropy")
+    with raises(ValueError, "targets", "[0, output_size=4)", "4"):
+        mr.loss_and_grad(SPEC, PARAMS, XS, np.full((5, 2), 4), loss="cross_entropy")
+    with raises(ValueError, "targets", "[0, output_size=4)", "-1"):
+        mr.loss_and_grad(SPEC, PARAMS, XS, np.full((5, 2), -1), loss="cross_entropy")
+    with raises(ValueError, "targets", "finite"):
+        mr.loss_and_grad(SPEC, PARAMS, XS, np.full((5, 2, 4), np.nan))
+
+
+def test_padding_may_hold_any_class_index():
+    targets = np.zeros((5, 2), int)
+    targets[3:, 0] = -100  # a common padding value, past sequence 0's end
+    mr.loss_and_grad(SPEC, PARAMS, XS, targets, loss="cross_entropy", lengths=[3, 5])
+
+
+def test_bad_upstream_gradients():
+    ys, state, cache = mr.forward(SPEC, PARAMS, XS)
+    with raises(ValueError, "dys", "(5, 2, 4)", "(5, 2, 3)"):
+        mr.backward(SPEC, PARAMS, cache, np.zeros((5, 2, 3)))
+    with raises(ValueError, "dstate", "(1, 2, 3)", "(2, 3)"):
+        mr.backward(SPEC, PARAMS, cache, np.zeros((5, 2, 4)), np.zeros((2, 3)))
+
+
+@given(cases())
+def test_nothing_modifies_the_callers_arrays(case):
+    a = case.arrays()
+    copies = {k: (tuple(x.copy() for x in v) if isinstance(v, tuple) else
+                  {n: x.copy() for n, x in v.items()} if isinstance(v, dict) else
+                  None if v is None else v.copy()) for k, v in a.items()}
+    _, _, cache = mr.forward(case.spec, a["params"], a["xs"], a["h0"], a["lengths"])
+    mr.backward(case.spec, a["params"], cache, a["dys"], a["dstate"])
+    mr.loss_and_grads(case.spec, a["params"], a["xs"], a["targets"], case.loss, a["h0"],
+                      a["lengths"])
+    for key, value in a.items():
+        before = copies[key]
+        if isinstance(value, dict):
+            assert all(np.array_equal(value[n], before[n]) for n in value), key
+        elif isinstance(value, tuple):
+            assert all(np.array_equal(x, y) for x, y in zip(value, before)), key
+        elif value is not None:
+            assert np.array_equal(value, before), key
+
+
+@pytest.mark.parametrize("nonlinearity", ["sigmoid", "tanh", "relu"])
+@pytest.mark.parametrize("scale", [1000.0, -1000.0])
+def test_saturated_activations_and_softmax_stay_finite_and_silent(nonlinearity, scale):
+    spec = mr.Spec(cell="rnn", input_size=1, hidden_size=2, output_size=3,
+                   nonlinearity=nonlinearity)
+    params = {k: np.full_like(v, scale) for k, v in mr.init_params(spec).items()}
+    xs = np.ones((4, 2, 1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for loss, targets in [("mse", np.zeros((4, 2, 3))),
+                              ("cross_entropy", np.zeros((4, 2), int))]:
+            value, grads, dxs, dh0 = mr.loss_and_grads(spec, params, xs, targets, loss)
+            assert np.isfinite(value)
+            assert all(np.all(np.isfinite(g)) for g in [*grads.values(), dxs, dh0])
+
+
+def test_sigmoid_of_large_arguments_is_exact():
+    from manual_rnn.activations import sigmoid
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert sigmoid(np.array([-1000.0]))[0] == 0.0
+        assert sigmoid(np.array([1000.0]))[0] == 1.0
