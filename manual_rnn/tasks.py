@@ -12,13 +12,10 @@ the same batch. Generated tasks draw eval data exactly like training data: pass 
 seeded generator for "eval" (e.g. default_rng(0) to train, default_rng(1) to evaluate). Only
 `CharText` has truly held-out eval data: the last 10% of its text.
 
-`Batch.loss_mask` marks the steps that carry a loss. `manual_rnn.losses` take it directly as their
-`valid` argument, so a masked step of training is
+`Batch.loss_mask` marks the steps that carry a loss, so a step of training is
 
-    ys, _, cache = mr.forward(spec, params, batch.xs)
-    mask = np.ones(ys.shape[:2]) if batch.loss_mask is None else batch.loss_mask
-    loss, dys = mr.losses.LOSSES[task.loss](ys, batch.targets, mask)
-    grads, _, _ = mr.backward(spec, params, cache, dys)
+    loss, grads = mr.loss_and_grad(spec, params, batch.xs, batch.targets, task.loss,
+                                   loss_mask=batch.loss_mask)
 """
 
 import math
