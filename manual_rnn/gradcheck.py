@@ -56,3 +56,93 @@ def compare(analytic, numeric, floor=1e-8):
         scale = np.maximum(np.maximum(np.abs(a), np.abs(b)), floor)
         report[key] = Error(float(diff.max(initial=0.0)), float((diff / scale).max(initial=0.0)))
     return report
+
+
+# --- Checking a whole model: every parameter, the inputs and each initial state --------------
+
+# Agreement needed for a verdict of "ok", by the dtype the model computes in. Float64: central
+# differences are good to ~1e-9 relative (see above) and the twin to round-off; float32
+# gradients carry ~1e-4 relative round-off through the recurrence, whatever they are compared to.
+TOLERANCES = {"float64": {"fd": (1e-7, 1e-5), "jax": (1e-11, 1e-8)},
+              "float32": {"fd": (1e-5, 2e-3), "jax": (1e-5, 2e-3)}}
+
+
+class Row(NamedTuple):
+    name: str
+    shape: tuple
+    errors: dict     # {"fd": Error, "jax": Error}, the references that were available
+    ok: bool
+
+
+def _named(params, xs, h0):
+    named = dict(params, xs=xs)
+    if isinstance(h0, tuple):
+        named.update({"h0": h0[0], "c0": h0[1]})
+    else:
+        named["h0"] = h0
+    return named
+
+
+def _split(spec, named):
+    params = {k: named[k] for k in named if k not in ("xs", "h0", "c0")}
+    h0 = (named["h0"], named["c0"]) if spec.cell == "lstm" else named["h0"]
+    return params, named["xs"], h0
+
+
+def load_twin():
+    """The JAX twin, or None with the reason when JAX is not installed."""
+    try:
+        import jax
+        jax.config.update("jax_enable_x64", True)  # the twin must compute in float64 too
+        import reference
+    except ImportError as error:
+        return None, f"JAX twin not available ({error}); checked against finite differences only"
+    return reference, None
+
+
+def check_model(spec, params, xs, targets, loss="mse", h0=None, lengths=None, use_twin=True):
+    """Compare every gradient of `loss_and_grads` with central differences (in float64) and,
+    when JAX is installed and use_twin, with the JAX twin. Returns (rows, note)."""
+    from .model import forward, loss_and_grads   # gradcheck itself stays importable alone
+
+    dtype = next(iter(params.values())).dtype
+    if h0 is None:   # check the gradient at the zero state, which forward uses for None
+        state = forward(spec, params, xs, lengths=lengths)[1]
+        h0 = (tuple(np.zeros_like(s) for s in state) if isinstance(state, tuple)
+              else np.zeros_like(state))
+    _, grads, dxs, dh0 = loss_and_grads(spec, params, xs, targets, loss, h0, lengths)
+    analytic = _named(grads, dxs, dh0)
+    point = _named(params, np.asarray(xs, dtype), h0)
+
+    def f(named):
+        p, x, h = _split(spec, named)
+        return loss_and_grads(spec, p, x, targets, loss, h, lengths)[0]
+
+    references = {"fd": numerical_gradient(f, point)}
+    note = None
+    if use_twin:
+        twin, note = load_twin()
+        if twin is not None:
+            _, g, dx, d0 = twin.loss_and_grads(spec, params, xs, targets, loss, h0, lengths)
+            references["jax"] = _named(g, dx, tuple(d0) if isinstance(d0, (tuple, list)) else d0)
+    tolerances = TOLERANCES[np.dtype(dtype).name]
+    rows = []
+    errors = {kind: compare(analytic, ref) for kind, ref in references.items()}
+    for name, value in analytic.items():
+        row_errors = {kind: errors[kind][name] for kind in errors}
+        ok = all(e.ok(*tolerances[kind]) for kind, e in row_errors.items())
+        rows.append(Row(name, np.shape(value), row_errors, ok))
+    return rows, note
+
+
+def format_table(rows):
+    kinds = [k for k in ("fd", "jax") if any(k in r.errors for r in rows)]
+    titles = {"fd": "finite differences", "jax": "JAX twin"}
+    head = f"{'gradient':<22} {'shape':<12}" + "".join(
+        f" {titles[k] + ' abs':>24} {'rel':>9}" for k in kinds) + "  verdict"
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        cells = "".join(f" {r.errors[k].max_abs:>24.2e} {r.errors[k].max_rel:>9.2e}"
+                        for k in kinds)
+        lines.append(f"{r.name:<22} {str(r.shape):<12}{cells}  {'ok' if r.ok else 'FAIL'}")
+    return "\n".join(lines)
