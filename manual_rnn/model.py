@@ -78,3 +78,18 @@ def loss_and_grads(spec, params, xs, targets, loss="mse", h0=None, lengths=None,
     value, dys = LOSSES[loss](layout.to_time_major(ys), goal, valid)
     grads, dxs, dh0 = backward(spec, params, cache, layout.from_time_major(dys))
     return ys.dtype.type(value), grads, dxs, dh0
+
+
+def dropout_masks(spec, xs, seed):
+    """Fresh dropout masks for one training step, drawn from np.random.default_rng(seed).
+
+    One per layer boundary (num_layers - 1), shaped like the next layer's input in the layout of
+    xs, holding 0 with probability spec.dropout and 1 / (1 - spec.dropout) otherwise (inverted
+    dropout, as PyTorch scales). None when there is nothing to drop. Passing the same masks to
+    the JAX twin gives it the same network, so the gradients still compare exactly."""
+    if spec.dropout == 0 or spec.num_layers == 1:
+        return None
+    shape = np.shape(xs)[:-1] + (spec.num_directions * spec.state_size,)
+    rng = np.random.default_rng(seed)
+    keep = 1.0 - spec.dropout
+    return [(rng.random(shape) < keep) / keep for _ in range(spec.num_layers - 1)]

@@ -21,6 +21,7 @@ class Case:
     with_lengths: bool
     loss: str
     seed: int
+    with_dropout: bool = False
 
     def arrays(self, dtype=np.float64):
         """params, xs, h0, lengths, targets, and upstream gradients dys / dstate."""
@@ -47,8 +48,9 @@ class Case:
         dys = rng.normal(size=self.layout(spec.output_size)).astype(dtype)
         dstate = [rng.normal(size=s).astype(dtype) for s in state_shapes]
         dstate = tuple(dstate) if spec.cell == "lstm" else dstate[0]
+        masks = mr.dropout_masks(spec, xs, self.seed) if self.with_dropout else None
         return dict(params=params, xs=xs, h0=h0, lengths=lengths, targets=targets, dys=dys,
-                    dstate=dstate)
+                    dstate=dstate, masks=masks)
 
     def layout(self, features=None):
         shape = (self.T,) if self.unbatched else (
@@ -67,12 +69,14 @@ def specs(draw, cells=("rnn", "lstm", "gru"), max_layers=3, max_size=8):
         nonlinearity=draw(st.sampled_from(("tanh", "relu", "sigmoid"))) if cell == "rnn"
         else "tanh",
         bias=draw(st.booleans()), batch_first=draw(st.booleans()),
-        proj_size=draw(st.integers(0, hidden - 1)) if cell == "lstm" else 0)
+        proj_size=draw(st.integers(0, hidden - 1)) if cell == "lstm" else 0,
+        dropout=draw(st.sampled_from((0.0, 0.5))))
 
 
 @st.composite
 def cases(draw, cells=("rnn", "lstm", "gru"), max_layers=3, max_T=12, max_B=4,
-          losses=("mse", "cross_entropy")):
+          losses=("mse", "cross_entropy"), dropout=True):
+    """with_dropout cases train with masks from mr.dropout_masks (when the spec has dropout)."""
     spec = draw(specs(cells, max_layers))
     B = draw(st.integers(1, max_B))
     unbatched = B == 1 and draw(st.booleans())
@@ -80,7 +84,8 @@ def cases(draw, cells=("rnn", "lstm", "gru"), max_layers=3, max_T=12, max_B=4,
                 with_h0=draw(st.booleans()),
                 with_lengths=not unbatched and draw(st.booleans()),
                 loss=draw(st.sampled_from(losses)),
-                seed=draw(st.integers(0, 2**32 - 1)))
+                seed=draw(st.integers(0, 2**32 - 1)),
+                with_dropout=dropout and spec.dropout > 0 and draw(st.booleans()))
 
 
 def flatten_state(prefix, state):

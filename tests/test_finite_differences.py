@@ -37,7 +37,7 @@ def loss_of(case, a):
         elif h0 is not None:
             h0 = named["h0"]
         return mr.loss_and_grad(case.spec, params, named["xs"], a["targets"], case.loss, h0,
-                                a["lengths"])[0]
+                                a["lengths"], a["masks"])[0]
     return f
 
 
@@ -48,7 +48,7 @@ def test_directional_derivatives_match_central_differences(case):
     named = named_inputs(a)
     f = loss_of(case, a)
     _, grads, dxs, dh0 = mr.loss_and_grads(case.spec, a["params"], a["xs"], a["targets"],
-                                           case.loss, a["h0"], a["lengths"])
+                                           case.loss, a["h0"], a["lengths"], a["masks"])
     analytic = as_dict(grads, dxs, dh0)
     rng = np.random.default_rng(case.seed + 1)
     for key, x in named.items():
@@ -67,7 +67,7 @@ def test_every_entry_matches_central_differences(case):
     a = case.arrays()
     named = named_inputs(a)
     _, grads, dxs, dh0 = mr.loss_and_grads(case.spec, a["params"], a["xs"], a["targets"],
-                                           case.loss, a["h0"], a["lengths"])
+                                           case.loss, a["h0"], a["lengths"], a["masks"])
     analytic = {k: v for k, v in as_dict(grads, dxs, dh0).items() if k in named}
     numeric = numerical_gradient(loss_of(case, a), named, eps=EPS)
     for key, error in compare(analytic, numeric).items():

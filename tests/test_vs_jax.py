@@ -26,7 +26,8 @@ def zeros_like_state(state):
 def test_loss_and_every_gradient_match_twin(case):
     a = case.arrays()
     note(f"lengths={a['lengths']}")
-    args = (case.spec, a["params"], a["xs"], a["targets"], case.loss, a["h0"], a["lengths"])
+    args = (case.spec, a["params"], a["xs"], a["targets"], case.loss, a["h0"], a["lengths"],
+            a["masks"])
     value, grads, dxs, dh0 = mr.loss_and_grads(*args)
     ref_value, ref_grads, ref_dxs, ref_dh0 = ref.loss_and_grads(*args)
     np.testing.assert_allclose(value, ref_value, rtol=RTOL, atol=ATOL)
@@ -39,11 +40,11 @@ def test_forward_and_backward_match_twin_vjp(case):
     """backward(dys, dstate) is the vector-Jacobian product of forward, state gradient included."""
     a = case.arrays()
     spec, params, xs, lengths = case.spec, a["params"], a["xs"], a["lengths"]
-    ys, state, cache = mr.forward(spec, params, xs, a["h0"], lengths)
+    ys, state, cache = mr.forward(spec, params, xs, a["h0"], lengths, a["masks"])
     h0 = a["h0"] if a["h0"] is not None else zeros_like_state(state)
 
     def twin(p, x, h):
-        return ref.forward(spec, p, x, h, lengths)
+        return ref.forward(spec, p, x, h, lengths, a["masks"])
 
     (ref_ys, ref_state), vjp = jax.vjp(twin, params, xs, h0)
     np.testing.assert_allclose(ys, ref_ys, rtol=RTOL, atol=ATOL)
@@ -67,7 +68,7 @@ def test_float32_matches_float64(case):
     """
     a64, a32 = case.arrays(np.float64), case.arrays(np.float32)
     args = lambda a: (case.spec, a["params"], a["xs"], a["targets"], case.loss, a["h0"],
-                      a["lengths"])
+                      a["lengths"], a["masks"])
     v64, g64, dx64, dh64 = mr.loss_and_grads(*args(a64))
     v32, g32, dx32, dh32 = mr.loss_and_grads(*args(a32))
     full64, full32 = as_dict(g64, dx64, dh64), as_dict(g32, dx32, dh32)
