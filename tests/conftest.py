@@ -6,6 +6,11 @@ falsifying example (its seed and shapes) and a reproduction blob.
 """
 import os
 
+# The twin's programs are tiny and each new shape compiles anew, so compiling dominates the
+# suite's time; XLA's cheaper backend passes halve it and leave the arithmetic IEEE-exact.
+os.environ.setdefault("XLA_FLAGS", "--xla_backend_optimization_level=0 "
+                                   "--xla_llvm_disable_expensive_passes=true")
+
 from hypothesis import HealthCheck, settings
 
 _common = dict(deadline=None, print_blob=True,

@@ -43,16 +43,19 @@ def test_forward_and_backward_match_twin_vjp(case):
     ys, state, cache = mr.forward(spec, params, xs, a["h0"], lengths, a["masks"])
     h0 = a["h0"] if a["h0"] is not None else zeros_like_state(state)
 
-    def twin(p, x, h):
-        return ref.forward(spec, p, x, h, lengths, a["masks"])
+    @jax.jit   # forward and its transpose as one compiled program: half the compile time
+    def twin_vjp(p, x, h, cotangents):
+        outputs, vjp = jax.vjp(lambda p, x, h: ref.forward(spec, p, x, h, lengths, a["masks"]),
+                               p, x, h)
+        return outputs, vjp(cotangents)
 
-    (ref_ys, ref_state), vjp = jax.vjp(twin, params, xs, h0)
+    (ref_ys, ref_state), (ref_grads, ref_dxs, ref_dh0) = twin_vjp(params, xs, h0,
+                                                                  (a["dys"], a["dstate"]))
     np.testing.assert_allclose(ys, ref_ys, rtol=RTOL, atol=ATOL)
     assert_dicts_close({"state": state} if not isinstance(state, tuple) else dict(enumerate(state)),
                        {"state": ref_state} if not isinstance(state, tuple) else dict(enumerate(ref_state)),
                        RTOL, ATOL, "state ")
     grads, dxs, dh0 = mr.backward(spec, params, cache, a["dys"], a["dstate"])
-    ref_grads, ref_dxs, ref_dh0 = vjp((a["dys"], a["dstate"]))
     assert_dicts_close(as_dict(grads, dxs, dh0), as_dict(ref_grads, ref_dxs, tuple(ref_dh0)
                        if isinstance(ref_dh0, (tuple, list)) else ref_dh0), RTOL, ATOL)
 
