@@ -2,11 +2,64 @@
 import argparse
 import sys
 
+import numpy as np
+
 
 def _demo(args):
     from . import demo
     _, ok = demo.run(init=args.init, seed=args.seed, epochs=args.epochs, lr=args.lr)
     return 0 if ok else 1
+
+
+def _gradcheck(args):
+    import numpy as np
+
+    from .gradcheck import check_model, format_table
+    from .spec import Spec, init_params
+
+    spec = Spec(cell=args.cell, input_size=args.input, hidden_size=args.hidden,
+                output_size=args.output, num_layers=args.layers,
+                bidirectional=args.bidirectional, nonlinearity=args.nonlinearity,
+                bias=not args.no_bias, proj_size=args.proj_size)
+    dtype = np.dtype(args.dtype)
+    rng = np.random.default_rng(args.seed)
+    T, B = args.seq_len, args.batch
+    if T < 1 or B < 1:
+        raise ValueError(f"--seq-len and --batch must be >= 1, got {T} and {B}")
+    params = init_params(spec, seed=args.seed, dtype=dtype)
+    xs = rng.normal(size=(T, B, spec.input_size)).astype(dtype)
+    rows = spec.num_layers * spec.num_directions
+    h0 = [rng.normal(size=(rows, B, spec.state_size)).astype(dtype)]
+    if spec.cell == "lstm":
+        h0.append(rng.normal(size=(rows, B, spec.hidden_size)).astype(dtype))
+    h0 = tuple(h0) if spec.cell == "lstm" else h0[0]
+    lengths = _parse_lengths(args.lengths, T, B, rng)
+    if args.loss == "mse":
+        targets = rng.normal(size=(T, B, spec.output_size))
+    else:
+        targets = rng.integers(0, spec.output_size, size=(T, B))
+    print(f"gradcheck: {spec}\n  T={T} B={B} lengths={None if lengths is None else lengths.tolist()}"
+          f" loss={args.loss} dtype={dtype} seed={args.seed}\n")
+    table, note = check_model(spec, params, xs, targets, args.loss, h0, lengths,
+                              use_twin=not args.no_jax)
+    print(format_table(table))
+    if note:
+        print(note)
+    failed = [r.name for r in table if not r.ok]
+    print(f"\n{len(table) - len(failed)} of {len(table)} gradients agree"
+          + (f"; FAILED: {', '.join(failed)}" if failed else ""))
+    return 1 if failed else 0
+
+
+def _parse_lengths(text, T, B, rng):
+    if text is None:
+        return None
+    if text == "random":
+        return rng.integers(1, T + 1, size=B)
+    try:
+        return np.array([int(part) for part in text.split(",")])
+    except ValueError:
+        raise ValueError(f"--lengths must be 'random' or B comma-separated integers, got {text!r}")
 
 
 def build_parser():
@@ -20,6 +73,27 @@ def build_parser():
     demo.add_argument("--epochs", type=int, default=2000)
     demo.add_argument("--lr", type=float, default=0.01)
     demo.set_defaults(run=_demo)
+
+    check = commands.add_parser(
+        "gradcheck", help="check every gradient of a network against finite differences and the "
+                          "JAX twin; exit 1 if any disagrees")
+    check.add_argument("--cell", choices=["rnn", "lstm", "gru"], default="lstm")
+    check.add_argument("--layers", type=int, default=1)
+    check.add_argument("--bidirectional", action="store_true")
+    check.add_argument("--input", type=int, default=3)
+    check.add_argument("--hidden", type=int, default=4)
+    check.add_argument("--output", type=int, default=2)
+    check.add_argument("--nonlinearity", choices=["tanh", "relu", "sigmoid"], default="tanh")
+    check.add_argument("--proj-size", type=int, default=0)
+    check.add_argument("--no-bias", action="store_true")
+    check.add_argument("--seq-len", type=int, default=5)
+    check.add_argument("--batch", type=int, default=2)
+    check.add_argument("--lengths", default=None, help="'random' or B comma-separated lengths")
+    check.add_argument("--loss", choices=["mse", "cross_entropy"], default="mse")
+    check.add_argument("--dtype", choices=["float64", "float32"], default="float64")
+    check.add_argument("--seed", type=int, default=0)
+    check.add_argument("--no-jax", action="store_true", help="finite differences only")
+    check.set_defaults(run=_gradcheck)
     return parser
 
 
