@@ -1,0 +1,58 @@
+"""The losses on their own: values from their definitions, gradients by differences, masking,
+and stability at extreme logits."""
+import warnings
+
+import numpy as np
+from hypothesis import given, strategies as st
+
+from manual_rnn import losses
+from manual_rnn.gradcheck import compare, numerical_gradient
+
+
+@st.composite
+def problems(draw):
+    T, B, O = draw(st.integers(1, 6)), draw(st.integers(1, 4)), draw(st.integers(1, 5))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    valid = (rng.random((T, B)) < 0.7).astype(float)
+    return (rng.normal(size=(T, B, O)) * 3, rng.normal(size=(T, B, O)),
+            rng.integers(0, O, size=(T, B)), valid)
+
+
+@given(problems())
+def test_mse_value_gradient_and_mask(problem):
+    ys, targets, _, valid = problem
+    B = ys.shape[1]
+    value, dys = losses.mse(ys, targets, valid)
+    expected = sum(0.5 * np.sum((ys[t, b] - targets[t, b]) ** 2)
+                   for t in range(ys.shape[0]) for b in range(B) if valid[t, b]) / B
+    np.testing.assert_allclose(value, expected, rtol=1e-12, atol=1e-14)
+    numeric = numerical_gradient(lambda a: losses.mse(a["ys"], targets, valid)[0], {"ys": ys})
+    assert compare({"ys": dys}, numeric)["ys"].ok(1e-8, 1e-6)
+    assert np.all(dys[valid == 0] == 0)
+
+
+@given(problems())
+def test_cross_entropy_value_gradient_and_mask(problem):
+    ys, _, classes, valid = problem
+    B = ys.shape[1]
+    value, dys = losses.cross_entropy(ys, classes, valid)
+    expected = 0.0
+    for t in range(ys.shape[0]):
+        for b in range(B):
+            if valid[t, b]:
+                p = np.exp(ys[t, b]) / np.exp(ys[t, b]).sum()
+                expected -= np.log(p[classes[t, b]]) / B
+    np.testing.assert_allclose(value, expected, rtol=1e-12, atol=1e-14)
+    numeric = numerical_gradient(lambda a: losses.cross_entropy(a["ys"], classes, valid)[0],
+                                 {"ys": ys})
+    assert compare({"ys": dys}, numeric)["ys"].ok(1e-8, 1e-6)
+    assert np.all(dys[valid == 0] == 0)
+
+
+def test_cross_entropy_of_extreme_logits_is_finite_and_silent():
+    ys = np.array([[[1000.0, -1000.0, 0.0]], [[-1000.0, 1000.0, 999.0]]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        value, dys = losses.cross_entropy(ys, np.array([[1], [1]]), np.ones((2, 1)))
+    assert np.isfinite(value) and np.all(np.isfinite(dys))
+    np.testing.assert_allclose(value, 2000.0 + np.log1p(np.exp(-1.0)), rtol=1e-12)
