@@ -35,14 +35,19 @@ def backward(spec, params, cache, dys, dstate=None):
     Returns (grads with exactly the keys of params, dxs shaped like xs, dh0 shaped like the
     state)."""
     dtype = check_params(spec, params)
-    layout, valid, top = cache["layout"], cache["valid"], cache["top"]
+    layout = cache["layout"]
     dys = checks.upstream("dys", dys, layout.sequence_shape(spec.output_size), dtype)
-    dys = layout.to_time_major(dys) * valid[..., None]
-    if dstate is None:
-        dfinal = tuple(np.zeros(s, dtype) for s in checks.state_shapes(spec, layout))
+    dfinal = None if dstate is None else checks.state(spec, "dstate", dstate, layout, dtype)
+    return _backward(spec, params, cache, layout.to_time_major(dys), dfinal)
+
+
+def _backward(spec, params, cache, dys, dfinal):
+    """`backward` on checked, time-major arrays; dfinal None means no gradient on the state."""
+    layout, valid, top = cache["layout"], cache["valid"], cache["top"]
+    dys = dys * valid[..., None]
+    if dfinal is None:
+        dfinal = tuple(np.zeros(s, dys.dtype) for s in checks.state_shapes(spec, layout))
         dfinal = tuple(d[:, None] if layout.unbatched else d for d in dfinal)
-    else:
-        dfinal = checks.state(spec, "dstate", dstate, layout, dtype)
     T, B, O = dys.shape
     dtop = dys @ params["head.weight"]
     grads, dxs, dstate0 = layers.backward(spec, cache["stack"], dtop, dfinal)
@@ -66,9 +71,18 @@ def loss_and_grad(spec, params, xs, targets, loss="mse", h0=None, lengths=None,
 def loss_and_grads(spec, params, xs, targets, loss="mse", h0=None, lengths=None,
                    dropout_masks=None, loss_mask=None):
     """Like `loss_and_grad`, but also returns dL/dxs and dL/dh0: (loss, grads, dxs, dh0)."""
+    return loss_grads_and_state(spec, params, xs, targets, loss, h0, lengths, dropout_masks,
+                                loss_mask)[:4]
+
+
+def loss_grads_and_state(spec, params, xs, targets, loss="mse", h0=None, lengths=None,
+                         dropout_masks=None, loss_mask=None):
+    """Like `loss_and_grads`, but also returns forward's final state: (loss, grads, dxs, dh0,
+    state). Truncated BPTT carries that state into its next window without a second forward
+    pass (see `train.tbptt_grads`)."""
     if loss not in LOSSES:
         raise ValueError(f"loss must be one of {tuple(LOSSES)}, got {loss!r}")
-    ys, _, cache = forward(spec, params, xs, h0, lengths, dropout_masks)
+    ys, state, cache = forward(spec, params, xs, h0, lengths, dropout_masks)
     layout, valid = cache["layout"], cache["valid"]
     if loss_mask is not None:
         valid = valid * checks.loss_mask(loss_mask, layout, valid.dtype)
@@ -76,8 +90,8 @@ def loss_and_grads(spec, params, xs, targets, loss="mse", h0=None, lengths=None,
     if loss == "cross_entropy":
         goal = checks.class_range(goal, valid, spec.output_size)
     value, dys = LOSSES[loss](layout.to_time_major(ys), goal, valid)
-    grads, dxs, dh0 = backward(spec, params, cache, layout.from_time_major(dys))
-    return ys.dtype.type(value), grads, dxs, dh0
+    grads, dxs, dh0 = _backward(spec, params, cache, dys, None)
+    return ys.dtype.type(value), grads, dxs, dh0, state
 
 
 def dropout_masks(spec, xs, seed):

@@ -313,6 +313,21 @@ class CharText:
         for part in (self.train_ids, self.eval_ids):
             part.setflags(write=False)
 
+    @classmethod
+    def from_vocab(cls, vocab, seq_len=64):
+        """A task that knows only its vocabulary, e.g. the one stored with a trained model: it
+        encodes, decodes and drives `sample_text`, but has no text to draw batches from."""
+        if not isinstance(vocab, str) or not vocab or len(set(vocab)) != len(vocab):
+            raise ValueError(f"vocab must be a non-empty str of distinct characters, got "
+                             f"{vocab!r:.80}")
+        task = cls.__new__(cls)
+        task.seq_len = _check_int("seq_len", seq_len, 1)
+        task.source = "a stored vocabulary"
+        task.vocab = "".join(sorted(vocab))
+        task._codes = np.array([ord(c) for c in task.vocab], dtype=np.uint32)
+        task.train_ids = task.eval_ids = np.zeros(0, dtype=np.int64)
+        return task
+
     @staticmethod
     def min_chars(seq_len):
         """The shortest text whose 90% / 10% parts both hold seq_len + 1 characters."""
@@ -355,6 +370,8 @@ class CharText:
     def batch(self, rng, batch_size, split="train"):
         _check_batch_args(rng, batch_size, split)
         ids = self.train_ids if split == "train" else self.eval_ids
+        if len(ids) <= self.seq_len:
+            raise ValueError(f"{self.source} holds no text to draw {split} batches from")
         starts = rng.integers(0, len(ids) - self.seq_len, size=batch_size)
         windows = ids[starts[None, :] + np.arange(self.seq_len + 1)[:, None]]  # (T + 1, B)
         return Batch(_one_hot(windows[:-1], len(self.vocab)), windows[1:].copy())

@@ -15,6 +15,7 @@ Backward, with dh_t the gradient reaching h_t from outside and from step t+1:
 import numpy as np
 
 from ..activations import sigmoid, sigmoid_grad, tanh, tanh_grad
+from .gates import split
 
 
 def forward(spec, p, xproj, state0):
@@ -45,7 +46,7 @@ def backward(spec, p, cache, dstates):
     dh = np.zeros((B, H), dtype=dhs.dtype)
     for t in reversed(range(T)):
         dh += dhs[t]
-        r, z, n = np.split(gates[t], 3, axis=-1)
+        r, z, n = split(gates[t], 3)
         dn = dh * (1 - z)
         dz = dh * (hs[t] - n)
         da_n = dn * tanh_grad(n)

@@ -18,6 +18,7 @@ Backward, with dh_t and dc_t the gradients reaching h_t and c_t (from outside an
 import numpy as np
 
 from ..activations import sigmoid, sigmoid_grad, tanh, tanh_grad
+from .gates import split
 
 
 def forward(spec, p, xproj, state0):
@@ -35,7 +36,7 @@ def forward(spec, p, xproj, state0):
         sigmoid(z[:, :2 * H], out=gates[t, :, :2 * H])
         tanh(z[:, 2 * H:3 * H], out=gates[t, :, 2 * H:3 * H])
         sigmoid(z[:, 3 * H:], out=gates[t, :, 3 * H:])
-        i, f, g, o = np.split(gates[t], 4, axis=-1)
+        i, f, g, o = split(gates[t], 4)
         cs[t + 1] = f * cs[t] + i * g
         tanh(cs[t + 1], out=tanh_cs[t])
         np.multiply(o, tanh_cs[t], out=ms[t])
@@ -56,7 +57,7 @@ def backward(spec, p, cache, dstates):
         dhs[t] = dh + dhs_out[t]
         dc += dcs_out[t]
         dm = dhs[t] if p["w_hr"] is None else dhs[t] @ p["w_hr"]
-        i, f, g, o = np.split(gates[t], 4, axis=-1)
+        i, f, g, o = split(gates[t], 4)
         do = dm * tanh_cs[t]
         dc += dm * o * tanh_grad(tanh_cs[t])
         da[t, :, :H] = dc * g * sigmoid_grad(i)
