@@ -190,6 +190,14 @@ def dropout_masks(spec, value, layout, dtype):
     return masks
 
 
+def positive_int(name, value):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
+    if value < 1:
+        raise ValueError(f"{name} must be >= 1, got {value}")
+    return int(value)
+
+
 def upstream(name, value, shape, dtype):
     a = _real(name, value, dtype)
     _shape(name, a, shape)

@@ -17,6 +17,8 @@ def _gradcheck(args):
     from .gradcheck import check_model, format_table
     from .spec import Spec, init_params
 
+    if args.checkpoint is not None:
+        return _gradcheck_checkpoint(args)
     spec = Spec(cell=args.cell, input_size=args.input, hidden_size=args.hidden,
                 output_size=args.output, num_layers=args.layers,
                 bidirectional=args.bidirectional, nonlinearity=args.nonlinearity,
@@ -42,6 +44,12 @@ def _gradcheck(args):
           f" loss={args.loss} dtype={dtype} seed={args.seed}\n")
     table, note = check_model(spec, params, xs, targets, args.loss, h0, lengths,
                               use_twin=not args.no_jax)
+    return _verdict(table, note)
+
+
+def _verdict(table, note):
+    from .gradcheck import format_table
+
     print(format_table(table))
     if note:
         print(note)
@@ -49,6 +57,31 @@ def _gradcheck(args):
     print(f"\n{len(table) - len(failed)} of {len(table)} gradients agree"
           + (f"; FAILED: {', '.join(failed)}" if failed else ""))
     return 1 if failed else 0
+
+
+def _gradcheck_checkpoint(args):
+    """Check the gradients of a trained model on a short batch of its own task."""
+    from . import checkpoint
+    from . import train as training
+    from .gradcheck import check_model
+
+    state = checkpoint.load(args.checkpoint)
+    if args.seq_len < 1 or args.batch < 1:
+        raise ValueError(f"--seq-len and --batch must be >= 1, got {args.seq_len} and "
+                         f"{args.batch}")
+    seq_len = None if state.config.task == "toy" else args.seq_len
+    task = training.build_task(state.config, seq_len=seq_len)
+    if training.fingerprint(task) != state.data_fingerprint:
+        raise ValueError(f"the text of {state.config.text!r} is not the one {args.checkpoint!r} "
+                         f"was trained on")
+    batch = task.batch(np.random.default_rng(args.seed), args.batch, split="eval")
+    T = batch.xs.shape[0]
+    print(f"gradcheck of {args.checkpoint!r} (step {state.step}): {state.spec}\n  task "
+          f"{task.name} T={T} B={args.batch} loss={task.loss} (at every step) "
+          f"dtype={state.config.dtype} seed={args.seed}\n")
+    table, note = check_model(state.spec, state.params, batch.xs, batch.targets, task.loss,
+                              use_twin=not args.no_jax)
+    return _verdict(table, note)
 
 
 def _parse_lengths(text, T, B, rng):
@@ -60,6 +93,26 @@ def _parse_lengths(text, T, B, rng):
         return np.array([int(part) for part in text.split(",")])
     except ValueError:
         raise ValueError(f"--lengths must be 'random' or B comma-separated integers, got {text!r}")
+
+
+def _train(args):
+    from .train_command import train_command
+    return train_command(args)
+
+
+def _sample(args):
+    from . import checkpoint
+    from .tasks import CharText, sample_text
+
+    state = checkpoint.load(args.checkpoint)
+    if state.vocab is None:
+        raise ValueError(f"{args.checkpoint!r} holds a model of task {state.config.task!r}; "
+                         f"sampling needs a character model (train --task char)")
+    task = CharText.from_vocab(state.vocab)
+    text = sample_text(state.spec, state.params, task, length=args.length,
+                       temperature=args.temperature, prime=args.prime, seed=args.seed)
+    sys.stdout.write(args.prime + text + "\n")
+    return 0
 
 
 def build_parser():
@@ -93,7 +146,31 @@ def build_parser():
     check.add_argument("--dtype", choices=["float64", "float32"], default="float64")
     check.add_argument("--seed", type=int, default=0)
     check.add_argument("--no-jax", action="store_true", help="finite differences only")
+    check.add_argument("--checkpoint", metavar="RUN.npz", default=None,
+                       help="check a trained model (its spec and parameters) on --batch "
+                            "sequences of --seq-len steps of its own task; the network options "
+                            "above are then ignored")
     check.set_defaults(run=_gradcheck)
+
+    from .train_command import add_train_arguments
+    train = commands.add_parser(
+        "train", help="train a network on a task, with checkpoints, resume and a loss plot",
+        description="Train a network on a task. Options left out take their defaults, or, "
+                    "with --resume, the saved run's values (a resumed run may change only "
+                    "--steps and --eval-every).")
+    add_train_arguments(train)
+    train.set_defaults(run=_train)
+
+    sample = commands.add_parser("sample", help="generate text from a trained character model")
+    sample.add_argument("--checkpoint", metavar="RUN.npz", required=True,
+                        help="a checkpoint of `train --task char`")
+    sample.add_argument("--length", type=int, default=300,
+                        help="characters to generate after the prime (default 300)")
+    sample.add_argument("--temperature", type=float, default=1.0,
+                        help="< 1 sharpens the distribution, > 1 flattens it (default 1.0)")
+    sample.add_argument("--prime", default="", help="text to start from (printed first)")
+    sample.add_argument("--seed", type=int, default=0)
+    sample.set_defaults(run=_sample)
     return parser
 
 

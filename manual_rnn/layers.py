@@ -16,6 +16,7 @@ All arrays here are time-major, (T, B, features); states are tuples (h,) or (h, 
 import numpy as np
 
 from .cells import CELLS
+from .cells.gates import split
 from .spec import direction_suffixes
 
 _LONG_NAMES = {"w_ih": "weight_ih", "w_hh": "weight_hh", "b_ih": "bias_ih", "b_hh": "bias_hh",
@@ -38,17 +39,19 @@ def reverse_in_time(x, lengths):
     return x[np.where(t < lengths, lengths - 1 - t, t), np.arange(B)]
 
 
-def last_steps(T, B, lengths):
-    """Index (step, sequence) of every sequence's final state in a (T, B, .) array."""
-    last = np.full(B, T - 1) if lengths is None else lengths - 1
-    return last, np.arange(B)
+def segments(T, every):
+    """[start, stop) of the stretches of time the cells run over: all of it, or every k steps."""
+    every = every or T
+    return [(a, min(a + every, T)) for a in range(0, T, every)]
 
 
-def forward(spec, params, xs, state0, lengths=None, dropout_masks=None):
+def forward(spec, params, xs, state0, lengths=None, dropout_masks=None, checkpoint_every=None):
     """Run the stack over xs (T, B, I). Returns the top layer's outputs (T, B, D*P), the final
-    states (tuple like state0) and the cache for `backward`."""
-    cell = CELLS[spec.cell]
-    T, B, _ = xs.shape
+    states (tuple like state0) and the cache for `backward`.
+
+    With checkpoint_every=k the cells' caches are not kept: only each layer's outputs and the
+    state at every k-th step, from which `backward` recomputes one segment's cache at a time
+    (O(T/k + k) cached steps instead of O(T), for one more forward pass)."""
     final = tuple(np.empty_like(s) for s in state0)
     cache = []
     x = xs
@@ -59,48 +62,97 @@ def forward(spec, params, xs, state0, lengths=None, dropout_masks=None):
         for d, suffix in enumerate(direction_suffixes(spec)):
             p = direction_params(params, k, suffix)
             x_dir = x if d == 0 else reverse_in_time(x, lengths)
-            xproj = x_dir @ p["w_ih"].T
-            if p["b_ih"] is not None:
-                xproj += p["b_ih"]
             index = k * spec.num_directions + d
-            states, cell_cache = cell.forward(spec, p, xproj, tuple(s[index] for s in state0))
-            for f, s in zip(final, states):
-                f[index] = s[last_steps(T, B, lengths)]
-            outputs.append(states[0] if d == 0 else reverse_in_time(states[0], lengths))
-            directions.append((p, x_dir, cell_cache))
+            hs, last_state, saved = run_direction(spec, p, x_dir, tuple(s[index] for s in state0),
+                                                  lengths, checkpoint_every)
+            for f, s in zip(final, last_state):
+                f[index] = s
+            outputs.append(hs if d == 0 else reverse_in_time(hs, lengths))
+            directions.append((p, x_dir, saved))
         cache.append((x, directions))
         x = np.concatenate(outputs, axis=-1)
-    return x, final, (cache, lengths, dropout_masks)
+    return x, final, (cache, lengths, dropout_masks, checkpoint_every)
+
+
+def project(p, x):
+    """W_ih x_t + b_ih for every step at once."""
+    xproj = x @ p["w_ih"].T
+    if p["b_ih"] is not None:
+        xproj += p["b_ih"]
+    return xproj
+
+
+def run_direction(spec, p, x, state0, lengths, checkpoint_every):
+    """One direction of one layer, segment by segment. Returns its outputs h_t (T, B, P), its
+    final state (read at each sequence's last step) and, per segment, its bounds, the state it
+    started from and the cell's cache (None when checkpointing: backward recomputes it)."""
+    cell = CELLS[spec.cell]
+    T, B, _ = x.shape
+    last = np.full(B, T - 1) if lengths is None else lengths - 1
+    hs = np.empty((T, B, state0[0].shape[-1]), x.dtype)
+    final = [np.empty_like(s) for s in state0]
+    saved, state = [], state0
+    for a, b in segments(T, checkpoint_every):
+        states, cell_cache = cell.forward(spec, p, project(p, x[a:b]), state)
+        saved.append(((a, b), state, None if checkpoint_every else cell_cache))
+        hs[a:b] = states[0]
+        ending = (a <= last) & (last < b)
+        for f, s in zip(final, states):
+            f[ending] = s[last[ending] - a, ending]
+        state = tuple(s[-1] for s in states)
+    return hs, tuple(final), saved
+
+
+def backprop_direction(spec, p, x, saved, dhs, dfinal, lengths):
+    """Gradients of one direction given dhs (T, B, P) on its outputs and dfinal on its final
+    state. Returns (dp with short names, dx (T, B, in), dstate0), walking the segments backward
+    and carrying the state gradient across their boundaries."""
+    cell = CELLS[spec.cell]
+    T, B, _ = x.shape
+    last = np.full(B, T - 1) if lengths is None else lengths - 1
+    dx = np.empty_like(x)
+    dp = {}
+    carry = None
+    for (a, b), state, cell_cache in reversed(saved):
+        if cell_cache is None:
+            _, cell_cache = cell.forward(spec, p, project(p, x[a:b]), state)
+        dstates = (dhs[a:b].copy(),) + tuple(np.zeros((b - a, B, s.shape[-1]), s.dtype)
+                                             for s in state[1:])
+        ending = (a <= last) & (last < b)
+        for ds, df in zip(dstates, dfinal):
+            ds[last[ending] - a, ending] += df[ending]
+        if carry is not None:
+            for ds, c in zip(dstates, carry):
+                ds[-1] += c
+        dxproj, dp_segment, carry = cell.backward(spec, p, cell_cache, dstates)
+        dp_segment["w_ih"] = dxproj.reshape(-1, dxproj.shape[-1]).T @ x[a:b].reshape(-1, x.shape[-1])
+        if p["b_ih"] is not None:
+            dp_segment["b_ih"] = dxproj.sum(axis=(0, 1))
+        dx[a:b] = dxproj @ p["w_ih"]
+        dp = {n: dp.get(n, 0) + g for n, g in dp_segment.items()}
+    return dp, dx, carry
 
 
 def backward(spec, cache, dtop, dfinal):
     """Gradients of the stack given dtop (T, B, D*P) for the top outputs and dfinal (tuple like
     the final states). Returns (grads by parameter name, dxs, dstate0)."""
-    cell = CELLS[spec.cell]
-    layers, lengths, dropout_masks = cache
-    T, B, _ = dtop.shape
+    layers, lengths, dropout_masks, checkpoint_every = cache
     grads = {}
     dstate0 = tuple(np.empty_like(s) for s in dfinal)
     dout = dtop
     for k in reversed(range(spec.num_layers)):
         x, directions = layers[k]
         dx = np.zeros_like(x)
-        for d, (p, x_dir, cell_cache) in enumerate(directions):
+        for d, (p, x_dir, saved) in enumerate(directions):
             index = k * spec.num_directions + d
-            dh = np.split(dout, spec.num_directions, axis=-1)[d]
-            dh = (dh if d == 0 else reverse_in_time(dh, lengths)).copy()  # we add dfinal to it
-            dstates = (dh,) + tuple(np.zeros((T, B, s.shape[-1]), s.dtype) for s in dfinal[1:])
-            for ds, df in zip(dstates, dfinal):
-                ds[last_steps(T, B, lengths)] += df[index]
-            dxproj, dp, dstart = cell.backward(spec, p, cell_cache, dstates)
+            dh = split(dout, spec.num_directions)[d]
+            dh = dh if d == 0 else reverse_in_time(dh, lengths)
+            dp, dx_dir, dstart = backprop_direction(spec, p, x_dir, saved, dh,
+                                                    tuple(f[index] for f in dfinal), lengths)
             for f, s in zip(dstate0, dstart):
                 f[index] = s
-            dp["w_ih"] = dxproj.reshape(T * B, -1).T @ x_dir.reshape(T * B, -1)
-            if p["b_ih"] is not None:
-                dp["b_ih"] = dxproj.sum(axis=(0, 1))
             suffix = direction_suffixes(spec)[d]
             grads.update({f"{_LONG_NAMES[n]}_l{k}{suffix}": g for n, g in dp.items()})
-            dx_dir = dxproj @ p["w_ih"]
             dx += dx_dir if d == 0 else reverse_in_time(dx_dir, lengths)
         if k > 0 and dropout_masks is not None:
             dx *= dropout_masks[k - 1]

@@ -14,15 +14,20 @@ from .losses import LOSSES
 from .spec import check_params, param_shapes
 
 
-def forward(spec, params, xs, h0=None, lengths=None, dropout_masks=None):
+def forward(spec, params, xs, h0=None, lengths=None, dropout_masks=None, checkpoint_every=None):
     """Run the network. Returns ys (xs' layout, output_size features), the final state
-    (an array, or (h, c) for the LSTM, shaped (layers * directions, B, .)) and a cache."""
+    (an array, or (h, c) for the LSTM, shaped (layers * directions, B, .)) and a cache.
+
+    checkpoint_every=k trades time for memory: the cache keeps the state at every k-th step
+    and `backward` recomputes the rest one segment at a time (same gradients, to round-off)."""
     dtype = check_params(spec, params)
     xs, layout = checks.inputs(spec, xs, dtype)
     state0 = checks.state(spec, "h0", h0, layout, dtype)
     lengths = checks.lengths(lengths, layout)
     masks = checks.dropout_masks(spec, dropout_masks, layout, dtype)
-    top, final, stack = layers.forward(spec, params, xs, state0, lengths, masks)
+    if checkpoint_every is not None:
+        checks.positive_int("checkpoint_every", checkpoint_every)
+    top, final, stack = layers.forward(spec, params, xs, state0, lengths, masks, checkpoint_every)
     valid = checks.valid_steps(layout, lengths, dtype)
     ys = (top @ params["head.weight"].T + params["head.bias"]) * valid[..., None]
     cache = {"layout": layout, "valid": valid, "top": top, "stack": stack}
@@ -58,18 +63,18 @@ def _backward(spec, params, cache, dys, dfinal):
 
 
 def loss_and_grad(spec, params, xs, targets, loss="mse", h0=None, lengths=None,
-                  dropout_masks=None, loss_mask=None):
+                  dropout_masks=None, loss_mask=None, checkpoint_every=None):
     """The loss (see `losses`) and its gradient for every parameter.
 
     `loss_mask` (xs' layout without features, 0 or 1) keeps only some steps' losses, for tasks
     whose answer comes at the end; padding past `lengths` never carries loss."""
     value, grads, _, _ = loss_and_grads(spec, params, xs, targets, loss, h0, lengths,
-                                        dropout_masks, loss_mask)
+                                        dropout_masks, loss_mask, checkpoint_every)
     return value, grads
 
 
 def loss_and_grads(spec, params, xs, targets, loss="mse", h0=None, lengths=None,
-                   dropout_masks=None, loss_mask=None):
+                   dropout_masks=None, loss_mask=None, checkpoint_every=None):
     """Like `loss_and_grad`, but also returns dL/dxs and dL/dh0: (loss, grads, dxs, dh0)."""
     return loss_grads_and_state(spec, params, xs, targets, loss, h0, lengths, dropout_masks,
                                 loss_mask)[:4]

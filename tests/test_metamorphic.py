@@ -5,7 +5,7 @@
 - backward is linear in the upstream gradients (dys, dstate).
 """
 import numpy as np
-from hypothesis import given
+from hypothesis import given, strategies as st
 
 import manual_rnn as mr
 from cases import Case, cases
@@ -102,3 +102,22 @@ def test_backward_is_linear_in_upstream_gradients(case):
     both = as_dict(*mr.backward(spec, a["params"], cache, combine(a["dys"], dys2),
                                 combine(a["dstate"], dstate2)))
     assert_dicts_close(both, {k: alpha * one[k] + beta * two[k] for k in one}, 1e-9, 1e-11)
+
+
+@given(cases(), st.integers(1, 13))
+def test_checkpointed_bptt_gives_the_same_gradients(case, every):
+    """Recomputing each segment's cache in the backward pass changes only the order of sums."""
+    a = case.arrays()
+    args = (case.spec, a["params"], a["xs"], a["targets"], case.loss, a["h0"], a["lengths"],
+            a["masks"])
+    plain = as_dict(*mr.loss_and_grads(*args)[1:])
+    value, grads, dxs, dh0 = mr.loss_and_grads(*args, checkpoint_every=every)
+    np.testing.assert_allclose(value, mr.loss_and_grads(*args)[0], rtol=1e-13)
+    assert_dicts_close(as_dict(grads, dxs, dh0), plain, 1e-11, 1e-13)
+    ys, state, cache = mr.forward(case.spec, a["params"], a["xs"], a["h0"], a["lengths"],
+                                  a["masks"], checkpoint_every=every)
+    one = as_dict(*mr.backward(case.spec, a["params"], cache, a["dys"], a["dstate"]))
+    _, _, plain_cache = mr.forward(case.spec, a["params"], a["xs"], a["h0"], a["lengths"],
+                                   a["masks"])
+    two = as_dict(*mr.backward(case.spec, a["params"], plain_cache, a["dys"], a["dstate"]))
+    assert_dicts_close(one, two, 1e-11, 1e-13)
