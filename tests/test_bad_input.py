@@ -175,3 +175,40 @@ def test_sigmoid_of_large_arguments_is_exact():
         warnings.simplefilter("error")
         assert sigmoid(np.array([-1000.0]))[0] == 0.0
         assert sigmoid(np.array([1000.0]))[0] == 1.0
+
+
+def test_bad_options_of_deeper_networks():
+    spec = mr.Spec(cell="gru", input_size=2, hidden_size=3, output_size=4, num_layers=3,
+                   bidirectional=True, dropout=0.5)
+    params = mr.init_params(spec)
+    with raises(ValueError, "h0", "(6, 2, 3)", "(3, 2, 3)"):
+        mr.forward(spec, params, XS, h0=np.zeros((3, 2, 3)))
+    with raises(ValueError, "dropout_masks", "num_layers - 1 = 2"):
+        mr.forward(spec, params, XS, dropout_masks=[np.ones((5, 2, 6))])
+    with raises(ValueError, "dropout_masks[1]", "(5, 2, 6)", "(5, 2, 3)"):
+        mr.forward(spec, params, XS, dropout_masks=[np.ones((5, 2, 6)), np.ones((5, 2, 3))])
+    with raises(ValueError, "checkpoint_every", ">= 1", "0"):
+        mr.forward(spec, params, XS, checkpoint_every=0)
+    with raises(TypeError, "checkpoint_every", "int"):
+        mr.forward(spec, params, XS, checkpoint_every=2.5)
+    with raises(ValueError, "params", "missing", "weight_ih_l2_reverse"):
+        mr.forward(spec, mr.init_params(mr.Spec(cell="gru", input_size=2, hidden_size=3,
+                                                output_size=4, num_layers=2,
+                                                bidirectional=True)), XS)
+    batch_first = mr.Spec(cell="rnn", input_size=2, hidden_size=3, output_size=4,
+                          batch_first=True)
+    with raises(ValueError, "targets", "(2, 5, 4)", "(5, 2, 4)"):
+        mr.loss_and_grad(batch_first, mr.init_params(batch_first), np.zeros((2, 5, 2)),
+                         np.zeros((5, 2, 4)))
+
+
+def test_masks_from_dropout_masks_follow_the_layout_and_rate():
+    spec = mr.Spec(cell="lstm", input_size=2, hidden_size=4, output_size=1, num_layers=3,
+                   bidirectional=True, dropout=0.25, proj_size=3, batch_first=True)
+    masks = mr.dropout_masks(spec, np.zeros((50, 40, 2)), seed=0)
+    assert len(masks) == 2 and all(m.shape == (50, 40, 6) for m in masks)
+    assert set(np.unique(masks[0])) == {0.0, 1 / 0.75}
+    assert abs((masks[0] == 0).mean() - 0.25) < 0.02
+    assert np.array_equal(masks[1], mr.dropout_masks(spec, np.zeros((50, 40, 2)), seed=0)[1])
+    assert mr.dropout_masks(mr.Spec(cell="rnn", input_size=1, hidden_size=1, output_size=1,
+                                    num_layers=2), np.zeros((3, 1)), seed=0) is None
