@@ -22,18 +22,25 @@ def forward(spec, p, xproj, state0):
     T, B, G = xproj.shape
     H = G // 3
     gates = np.empty_like(xproj)                       # r, z, n after their activations
+    r, z, n = split(gates, 3)
+    x_rz, x_n = xproj[..., :2 * H], xproj[..., 2 * H:]
     u_ns = np.empty((T, B, H), dtype=xproj.dtype)      # W_hn h_{t-1} + b_hn, which r scales
     hs = np.empty((T + 1, B, H), dtype=xproj.dtype)    # hs[t + 1] is h_t, hs[0] is h0
     hs[0] = state0[0]
+    u = np.empty((B, G), dtype=xproj.dtype)
     for t in range(T):
-        u = hs[t] @ p["w_hh"].T
+        np.matmul(hs[t], p["w_hh"].T, out=u)
         if p["b_hh"] is not None:
             u += p["b_hh"]
-        sigmoid(xproj[t, :, :2 * H] + u[:, :2 * H], out=gates[t, :, :2 * H])
-        r, z = gates[t, :, :H], gates[t, :, H:2 * H]
+        rz = np.add(x_rz[t], u[:, :2 * H], out=gates[t, :, :2 * H])
+        sigmoid(rz, out=rz)
         u_ns[t] = u[:, 2 * H:]
-        n = tanh(xproj[t, :, 2 * H:] + r * u_ns[t], out=gates[t, :, 2 * H:])
-        hs[t + 1] = (1 - z) * n + z * hs[t]
+        np.multiply(r[t], u_ns[t], out=n[t])
+        n[t] += x_n[t]
+        tanh(n[t], out=n[t])
+        np.subtract(hs[t], n[t], out=hs[t + 1])        # h_t = n + z * (h_{t-1} - n)
+        hs[t + 1] *= z[t]
+        hs[t + 1] += n[t]
     return (hs[1:],), (gates, u_ns, hs)
 
 
@@ -41,21 +48,29 @@ def backward(spec, p, cache, dstates):
     gates, u_ns, hs = cache
     (dhs,) = dstates
     T, B, H = dhs.shape
-    dxproj = np.empty_like(gates)
-    du = np.empty_like(gates)
+    r, z, n = split(gates, 3)
+    # Every step's local derivatives at once, dh_t/da for a = [a_r, a_z, a_n] (the
+    # pre-activations) and dh_t/du; the loop then only multiplies in dh_t and chains.
+    dh_da = np.empty_like(gates)
+    dh_da_r, dh_da_z, dh_da_n = split(dh_da, 3)
+    np.multiply(1 - z, tanh_grad(n), out=dh_da_n)
+    np.multiply(hs[:-1] - n, sigmoid_grad(z), out=dh_da_z)
+    np.multiply(dh_da_n * u_ns, sigmoid_grad(r), out=dh_da_r)
+    du = dh_da.copy()
+    _, _, du_n = split(du, 3)
+    du_n *= r                                          # u_n enters n through r * u_n
+    du_gates = du.reshape(T, B, 3, H)
+    dh_total = np.empty_like(dhs)
     dh = np.zeros((B, H), dtype=dhs.dtype)
+    recurrent = np.empty((B, H), dtype=dhs.dtype)
     for t in reversed(range(T)):
         dh += dhs[t]
-        r, z, n = split(gates[t], 3)
-        dn = dh * (1 - z)
-        dz = dh * (hs[t] - n)
-        da_n = dn * tanh_grad(n)
-        dxproj[t, :, :H] = da_n * u_ns[t] * sigmoid_grad(r)
-        dxproj[t, :, H:2 * H] = dz * sigmoid_grad(z)
-        dxproj[t, :, 2 * H:] = da_n
-        du[t, :, :2 * H] = dxproj[t, :, :2 * H]
-        du[t, :, 2 * H:] = da_n * r
-        dh = dh * z + du[t] @ p["w_hh"]
+        dh_total[t] = dh
+        du_gates[t] *= dh[:, None]
+        np.matmul(du[t], p["w_hh"], out=recurrent)
+        dh *= z[t]
+        dh += recurrent
+    dxproj = (dh_da.reshape(T, B, 3, H) * dh_total[:, :, None]).reshape(T, B, 3 * H)
     dp = {"w_hh": du.reshape(T * B, 3 * H).T @ hs[:-1].reshape(T * B, H)}
     if p["b_hh"] is not None:
         dp["b_hh"] = du.sum(axis=(0, 1))

@@ -26,21 +26,25 @@ def forward(spec, p, xproj, state0):
     H, P = G // 4, state0[0].shape[-1]
     a = xproj if p["b_hh"] is None else xproj + p["b_hh"]
     gates = np.empty_like(a)                           # i, f, g, o after their activations
+    i, f, g, o = split(gates, 4)
     hs = np.empty((T + 1, B, P), dtype=a.dtype)        # hs[t + 1] is h_t, hs[0] is h0
     cs = np.empty((T + 1, B, H), dtype=a.dtype)
-    ms = np.empty((T, B, H), dtype=a.dtype)            # o * tanh(c): h before projection
     tanh_cs = np.empty((T, B, H), dtype=a.dtype)
+    # m_t = o * tanh(c_t) is h_t itself unless a projection follows.
+    ms = hs[1:] if p["w_hr"] is None else np.empty((T, B, H), dtype=a.dtype)
     hs[0], cs[0] = state0
+    z = np.empty((B, G), dtype=a.dtype)
     for t in range(T):
-        z = a[t] + hs[t] @ p["w_hh"].T
-        sigmoid(z[:, :2 * H], out=gates[t, :, :2 * H])
-        tanh(z[:, 2 * H:3 * H], out=gates[t, :, 2 * H:3 * H])
-        sigmoid(z[:, 3 * H:], out=gates[t, :, 3 * H:])
-        i, f, g, o = split(gates[t], 4)
-        cs[t + 1] = f * cs[t] + i * g
+        np.matmul(hs[t], p["w_hh"].T, out=z)
+        z += a[t]
+        sigmoid(z, out=gates[t])                       # i, f, o; g's block is redone next
+        tanh(z[:, 2 * H:3 * H], out=g[t])
+        np.multiply(f[t], cs[t], out=cs[t + 1])
+        cs[t + 1] += i[t] * g[t]
         tanh(cs[t + 1], out=tanh_cs[t])
-        np.multiply(o, tanh_cs[t], out=ms[t])
-        hs[t + 1] = ms[t] if p["w_hr"] is None else ms[t] @ p["w_hr"].T
+        np.multiply(o[t], tanh_cs[t], out=ms[t])
+        if p["w_hr"] is not None:
+            np.matmul(ms[t], p["w_hr"].T, out=hs[t + 1])
     return (hs[1:], cs[1:]), (gates, hs, cs, ms, tanh_cs)
 
 
@@ -49,23 +53,29 @@ def backward(spec, p, cache, dstates):
     dhs_out, dcs_out = dstates
     T, B, P = dhs_out.shape
     H = cs.shape[-1]
+    i, f, g, o = split(gates, 4)
+    # Every step's local derivatives at once; the loop then only chains them:
+    # da_t = [dc_t * (dc/da_i, dc/da_f, dc/da_g), dm * dm/da_o].
     da = np.empty_like(gates)
+    dc_da_i, dc_da_f, dc_da_g, dm_da_o = split(da, 4)
+    np.multiply(g, sigmoid_grad(i), out=dc_da_i)
+    np.multiply(cs[:-1], sigmoid_grad(f), out=dc_da_f)
+    np.multiply(i, tanh_grad(g), out=dc_da_g)
+    np.multiply(tanh_cs, sigmoid_grad(o), out=dm_da_o)
+    dm_dc = o * tanh_grad(tanh_cs)
+    dc_da = da.reshape(T, B, 4, H)[:, :, :3]
     dhs = np.empty_like(dhs_out)                       # total dh_t, kept for dW_hr
     dh = np.zeros((B, P), dtype=gates.dtype)
     dc = np.zeros((B, H), dtype=gates.dtype)
     for t in reversed(range(T)):
-        dhs[t] = dh + dhs_out[t]
-        dc += dcs_out[t]
+        np.add(dh, dhs_out[t], out=dhs[t])
         dm = dhs[t] if p["w_hr"] is None else dhs[t] @ p["w_hr"]
-        i, f, g, o = split(gates[t], 4)
-        do = dm * tanh_cs[t]
-        dc += dm * o * tanh_grad(tanh_cs[t])
-        da[t, :, :H] = dc * g * sigmoid_grad(i)
-        da[t, :, H:2 * H] = dc * cs[t] * sigmoid_grad(f)
-        da[t, :, 2 * H:3 * H] = dc * i * tanh_grad(g)
-        da[t, :, 3 * H:] = do * sigmoid_grad(o)
-        dc = dc * f
-        dh = da[t] @ p["w_hh"]
+        dc += dcs_out[t]
+        dc += dm * dm_dc[t]
+        dc_da[t] *= dc[:, None]
+        dm_da_o[t] *= dm
+        dc *= f[t]
+        np.matmul(da[t], p["w_hh"], out=dh)
     dp = {"w_hh": da.reshape(T * B, 4 * H).T @ hs[:-1].reshape(T * B, P)}
     if p["b_hh"] is not None:
         dp["b_hh"] = da.sum(axis=(0, 1))

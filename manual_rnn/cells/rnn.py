@@ -21,7 +21,9 @@ def forward(spec, p, xproj, state0):
     hs = np.empty((T + 1, B, H), dtype=xproj.dtype)  # hs[t + 1] is h_t; hs[0] is h0
     hs[0] = state0[0]
     for t in range(T):
-        f(a[t] + hs[t] @ p["w_hh"].T, out=hs[t + 1])
+        np.matmul(hs[t], p["w_hh"].T, out=hs[t + 1])
+        hs[t + 1] += a[t]
+        f(hs[t + 1], out=hs[t + 1])
     return (hs[1:],), hs
 
 
@@ -29,12 +31,12 @@ def backward(spec, p, hs, dstates):
     _, f_grad = ACTIVATIONS[spec.nonlinearity]
     (dhs,) = dstates
     T, B, H = dhs.shape
-    da = np.empty_like(dhs)
+    da = f_grad(hs[1:])         # f'(a_t) of every step at once; the loop multiplies in dh_t
     dh = np.zeros((B, H), dtype=dhs.dtype)
     for t in reversed(range(T)):
         dh += dhs[t]
-        da[t] = dh * f_grad(hs[t + 1])
-        dh = da[t] @ p["w_hh"]
+        da[t] *= dh
+        np.matmul(da[t], p["w_hh"], out=dh)
     dp = {"w_hh": da.reshape(T * B, H).T @ hs[:-1].reshape(T * B, H)}
     if p["b_hh"] is not None:
         dp["b_hh"] = da.sum(axis=(0, 1))
