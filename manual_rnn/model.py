@@ -77,17 +77,17 @@ def loss_and_grads(spec, params, xs, targets, loss="mse", h0=None, lengths=None,
                    dropout_masks=None, loss_mask=None, checkpoint_every=None):
     """Like `loss_and_grad`, but also returns dL/dxs and dL/dh0: (loss, grads, dxs, dh0)."""
     return loss_grads_and_state(spec, params, xs, targets, loss, h0, lengths, dropout_masks,
-                                loss_mask)[:4]
+                                loss_mask, checkpoint_every)[:4]
 
 
 def loss_grads_and_state(spec, params, xs, targets, loss="mse", h0=None, lengths=None,
-                         dropout_masks=None, loss_mask=None):
+                         dropout_masks=None, loss_mask=None, checkpoint_every=None):
     """Like `loss_and_grads`, but also returns forward's final state: (loss, grads, dxs, dh0,
     state). Truncated BPTT carries that state into its next window without a second forward
     pass (see `train.tbptt_grads`)."""
     if loss not in LOSSES:
         raise ValueError(f"loss must be one of {tuple(LOSSES)}, got {loss!r}")
-    ys, state, cache = forward(spec, params, xs, h0, lengths, dropout_masks)
+    ys, state, cache = forward(spec, params, xs, h0, lengths, dropout_masks, checkpoint_every)
     layout, valid = cache["layout"], cache["valid"]
     if loss_mask is not None:
         valid = valid * checks.loss_mask(loss_mask, layout, valid.dtype)

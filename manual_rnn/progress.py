@@ -4,6 +4,7 @@ On a terminal, one line updated in place (tqdm: step, loss, steps/s, ETA), with 
 each evaluation; elsewhere (a pipe, a log file, CI) plain lines, one per evaluation, so that a
 log holds the run's course rather than thousands of carriage returns.
 """
+import os
 import sys
 import time
 
@@ -69,5 +70,10 @@ def _bar(total, initial, out):
         from tqdm import tqdm
     except ImportError:  # tqdm is a dependency, but plain lines still work without it
         return None
-    return tqdm(total=total, initial=initial, file=out, unit="step", dynamic_ncols=True,
-                desc="train")
+    try:
+        known = min(os.get_terminal_size(out.fileno())) > 0
+    except (AttributeError, ValueError, OSError):
+        known = False
+    # tqdm draws nothing on a terminal that reports a size of 0 (a bare pty): assume 100 x 24.
+    size = {"dynamic_ncols": True} if known else {"ncols": 100, "nrows": 24}
+    return tqdm(total=total, initial=initial, file=out, unit="step", desc="train", **size)

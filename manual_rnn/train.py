@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import math
 import numbers
-import os
 import pathlib
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Iterator, Optional
@@ -30,7 +29,7 @@ from .optim import make as make_optimizer
 from .spec import CELLS, Spec, init_params
 
 # What task.metric measures, for reports and plots.
-METRICS = {"toy": "loss", "sine": "MSE", "adding": "MSE", "copy": "copy accuracy",
+METRICS = {"toy": "notebook loss", "sine": "MSE", "adding": "MSE", "copy": "copy accuracy",
            "char": "bits/char"}
 
 # Each stream gets its own seed sequence, [seed, stream]: adding dropout to a run, or changing
@@ -375,7 +374,3 @@ def config_from_dict(values):
         raise ValueError(f"config has unknown fields {unknown}")
     return Config(**values)
 
-
-def absolute_text(config):
-    """The config with its text path made absolute, so that a run can resume from elsewhere."""
-    return config if config.text is None else replace(config, text=os.path.abspath(config.text))

@@ -26,11 +26,12 @@ def add_train_arguments(parser):
     def option(flag, help, **kw):
         name = flag[2:].replace("-", "_")
         default = getattr(defaults, name)
-        parser.add_argument(flag, default=None, help=f"{help} (default {default})", **kw)
+        shown = "" if default is None else f" (default {default})"
+        parser.add_argument(flag, default=None, help=help + shown, **kw)
 
     option("--task", "the task", choices=sorted(TASKS))
-    option("--text", "UTF-8 text file of --task char", metavar="FILE")
-    option("--seq-len", "sequence length (None: the task's own)", type=int)
+    option("--text", "UTF-8 text file, for --task char", metavar="FILE")
+    option("--seq-len", "sequence length (default: the task's own)", type=int)
     option("--cell", "recurrent cell", choices=["rnn", "lstm", "gru"])
     option("--hidden", "hidden units per layer", type=int)
     option("--layers", "stacked layers", type=int)
@@ -38,8 +39,8 @@ def add_train_arguments(parser):
     option("--optimizer", "optimiser", choices=sorted(OPTIMIZERS))
     option("--lr", "learning rate", type=float)
     option("--clip", "clip gradients to this global norm; 0: never", type=float)
-    option("--tbptt", "truncated BPTT over windows of K steps (None: full BPTT)", type=int,
-           metavar="K")
+    option("--tbptt", "truncated BPTT over windows of K steps (default: full BPTT)",
+           type=int, metavar="K")
     option("--steps", "optimiser steps in all (a resumed run trains on up to this step)",
            type=int)
     option("--batch", "sequences per step", type=int)
@@ -71,7 +72,7 @@ def describe(config, state):
     return (f"model: {config.cell}, {config.layers} layer(s) of {config.hidden}"
             + (f", dropout {config.dropout}" if config.dropout else "")
             + f", {n:,} parameters ({config.dtype}); {config.optimizer} lr {config.lr}, "
-              f"clip {config.clip}, {window}, batch {config.batch}, seed {config.seed}")
+              f"clip {config.clip or 'off'}, {window}, batch {config.batch}, seed {config.seed}")
 
 
 class _StopOnInterrupt:
@@ -100,6 +101,11 @@ class _StopOnInterrupt:
 
 def train_command(args, out=None):
     out = sys.stdout if out is None else out
+    for flag in ("save", "plot"):
+        target = getattr(args, flag)
+        if target and not os.path.isdir(os.path.dirname(os.path.abspath(target))):
+            raise ValueError(f"--{flag} {target}: the directory {os.path.dirname(target)!r} "
+                             f"does not exist")
     if args.plot:
         from .plot import require_matplotlib
         require_matplotlib()  # now, not after a long run
