@@ -45,7 +45,7 @@ def _gradcheck(args):
     print(f"gradcheck: {spec}\n  T={T} B={B} lengths={None if lengths is None else lengths.tolist()}"
           f" loss={args.loss} dtype={dtype} seed={args.seed}\n")
     table, note = check_model(spec, params, xs, targets, args.loss, h0, lengths,
-                              use_twin=not args.no_jax)
+                              use_twin=not args.no_jax, fd_entries=args.fd_entries)
     return _verdict(table, note)
 
 
@@ -81,8 +81,12 @@ def _gradcheck_checkpoint(args):
     print(f"gradcheck of {args.checkpoint!r} (step {state.step}): {state.spec}\n  task "
           f"{task.name} T={T} B={args.batch} loss={task.loss} (at every step) "
           f"dtype={state.config.dtype} seed={args.seed}\n")
+    # A trained model has thousands of weights and each costs two forward passes by finite
+    # differences, so unless told otherwise sample 50 entries per array (the twin checks all).
+    entries = 50 if args.fd_entries is None else args.fd_entries
+    print(f"finite differences on {entries or 'all'} sampled entries per array\n")
     table, note = check_model(state.spec, state.params, batch.xs, batch.targets, task.loss,
-                              use_twin=not args.no_jax)
+                              use_twin=not args.no_jax, fd_entries=entries or None)
     return _verdict(table, note)
 
 
@@ -148,6 +152,9 @@ def build_parser():
     check.add_argument("--dtype", choices=["float64", "float32"], default="float64")
     check.add_argument("--seed", type=int, default=0)
     check.add_argument("--no-jax", action="store_true", help="finite differences only")
+    check.add_argument("--fd-entries", type=int, default=None, metavar="N",
+                       help="finite differences on N sampled entries per array (0: all; "
+                            "default: all, or 50 with --checkpoint)")
     check.add_argument("--checkpoint", metavar="RUN.npz", default=None,
                        help="check a trained model (its spec and parameters) on --batch "
                             "sequences of --seq-len steps of its own task; the network options "

@@ -56,3 +56,14 @@ def test_gradcheck_command_rejects_bad_arguments(capsys):
     assert cli.main(["gradcheck", "--hidden", "0"]) == 2
     assert "hidden_size" in capsys.readouterr().err
     assert cli.main(["gradcheck", "--lengths", "a,b"]) == 2
+
+
+def test_sampled_entries_are_checked_and_the_rest_skipped():
+    arrays = {"w": np.arange(12.0).reshape(3, 4)}
+    grads = numerical_gradient(lambda d: np.sum(d["w"] ** 2), arrays, entries=5, seed=1)
+    checked = ~np.isnan(grads["w"])
+    assert checked.sum() == 5
+    np.testing.assert_allclose(grads["w"][checked], 2 * arrays["w"][checked], rtol=1e-8)
+    wrong = 2 * arrays["w"] + 1.0
+    assert compare({"w": 2 * arrays["w"]}, grads)["w"].max_abs < 1e-6
+    assert compare({"w": wrong}, grads)["w"].max_abs == pytest.approx(1.0)
