@@ -7,12 +7,15 @@ import numpy as np
 
 
 def sigmoid(a, out=None):
-    # 1/(1+exp(-a)) overflows for a << 0; this identity stays finite and silent for any a.
-    out = np.multiply(a, 0.5, out=out)
-    np.tanh(out, out=out)
-    out *= 0.5
-    out += 0.5
-    return out
+    # For a < -709 (float64) exp(-a) overflows to inf and 1 / (1 + inf) = 0 is exactly the
+    # right answer, so that overflow is harmless and we silence its warning. (The other
+    # common form, (1 + tanh(a/2)) / 2, never overflows but costs twice as much: NumPy's tanh
+    # is the slower of the two.)
+    with np.errstate(over="ignore"):
+        out = np.negative(a, out=out)
+        np.exp(out, out=out)
+        out += 1
+        return np.reciprocal(out, out=out)
 
 
 def tanh(a, out=None):

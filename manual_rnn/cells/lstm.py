@@ -37,8 +37,9 @@ def forward(spec, p, xproj, state0):
     for t in range(T):
         np.matmul(hs[t], p["w_hh"].T, out=z)
         z += a[t]
-        sigmoid(z, out=gates[t])                       # i, f, o; g's block is redone next
+        sigmoid(z[:, :2 * H], out=gates[t, :, :2 * H])  # i, f
         tanh(z[:, 2 * H:3 * H], out=g[t])
+        sigmoid(z[:, 3 * H:], out=o[t])
         np.multiply(f[t], cs[t], out=cs[t + 1])
         cs[t + 1] += i[t] * g[t]
         tanh(cs[t + 1], out=tanh_cs[t])
