@@ -12,7 +12,9 @@ def sigmoid(a, out=None):
     # common form, (1 + tanh(a/2)) / 2, never overflows but costs twice as much: NumPy's tanh
     # is the slower of the two.)
     with np.errstate(over="ignore"):
-        out = np.negative(a, out=out)
+        # Not np.negative: NumPy 2.4's float32 negative reads a strided input as if it were
+        # contiguous when `out` is strided too (tests/test_bad_input.py pins this down).
+        out = np.multiply(a, -1, out=out)
         np.exp(out, out=out)
         out += 1
         return np.reciprocal(out, out=out)

@@ -212,3 +212,15 @@ def test_masks_from_dropout_masks_follow_the_layout_and_rate():
     assert np.array_equal(masks[1], mr.dropout_masks(spec, np.zeros((50, 40, 2)), seed=0)[1])
     assert mr.dropout_masks(mr.Spec(cell="rnn", input_size=1, hidden_size=1, output_size=1,
                                     num_layers=2), np.zeros((3, 1)), seed=0) is None
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_activations_on_strided_gate_blocks(dtype):
+    """Cells activate gate blocks in place, views of views: NumPy 2.4.6's float32 np.negative
+    once gave wrong numbers there (it read the strided input as contiguous)."""
+    from manual_rnn.activations import ACTIVATIONS
+    z = np.linspace(-3, 3, 64).astype(dtype).reshape(16, 4)
+    for name, (f, _) in ACTIVATIONS.items():
+        out = np.zeros((16, 4), dtype)
+        f(z[:, 3:], out=out[:, 3:])
+        np.testing.assert_allclose(out[:, 3], f(z[:, 3].copy()), rtol=1e-6, err_msg=name)

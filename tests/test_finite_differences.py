@@ -8,7 +8,7 @@ the truncation error is O(ε^2 |L'''|) and the round-off O(u |L| / ε) ~ 1e-10, 
 is a comfortable bound that any real gradient error (a missing term is O(1)) exceeds.
 """
 import numpy as np
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 
 import manual_rnn as mr
 from manual_rnn.gradcheck import compare, numerical_gradient
@@ -51,19 +51,26 @@ def test_directional_derivatives_match_central_differences(case):
                                            case.loss, a["h0"], a["lengths"], a["masks"])
     analytic = as_dict(grads, dxs, dh0)
     rng = np.random.default_rng(case.seed + 1)
+    center = f(named)
     for key, x in named.items():
         v = rng.normal(size=x.shape)
         plus = f({**named, key: x + EPS * v})
         minus = f({**named, key: x - EPS * v})
         numeric = (plus - minus) / (2 * EPS)
         exact = float(np.sum(analytic[key] * v))
+        # A ReLU kink within eps makes L non-differentiable there, which shows as one-sided
+        # slopes that disagree by far more than the O(eps L'') of smooth functions. Such a
+        # draw says nothing about the gradient, so it is rejected, never loosened.
+        slopes_differ = abs((plus - center) - (center - minus)) / EPS
+        assume(slopes_differ <= 1e-4 * max(1.0, abs(numeric)))
         assert abs(numeric - exact) <= 1e-6 * max(1.0, abs(exact)), (key, numeric, exact)
 
 
 @settings(max_examples=10)
-@given(cases(max_layers=2, max_T=5, max_B=2))
+@given(cases(max_layers=2, max_T=5, max_B=2).filter(lambda c: c.spec.nonlinearity != "relu"))
 def test_every_entry_matches_central_differences(case):
-    """Entry by entry on small networks, with the public gradcheck module."""
+    """Entry by entry on small networks, with the public gradcheck module (smooth activations:
+    the directional test above covers ReLU, with its guard against kinks)."""
     a = case.arrays()
     named = named_inputs(a)
     _, grads, dxs, dh0 = mr.loss_and_grads(case.spec, a["params"], a["xs"], a["targets"],
