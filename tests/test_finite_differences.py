@@ -4,8 +4,9 @@ forward equations' derivative, the two would agree and this check would not.
 
 Directional derivatives keep it cheap: for each gradient g (each parameter, xs, h0) and a
 random direction v, (L(θ + εv) - L(θ - εv)) / 2ε must equal <g, v>. With ε = 1e-6 in float64
-the truncation error is O(ε^2 |L'''|) and the round-off O(u |L| / ε) ~ 1e-10, so 1e-6 relative
-is a comfortable bound that any real gradient error (a missing term is O(1)) exceeds.
+the truncation error is O(eps^2 L''') ~ 1e-12 relative and the round-off about 2u |L| / eps
+= 2.2e-10 |L|, which grows with the loss (large ReLU networks make it big); so we allow 1e-6
+relative plus 1e-8 |L|, bounds that any real gradient error (a missing term is O(1)) exceeds.
 """
 import numpy as np
 from hypothesis import assume, given, settings
@@ -63,7 +64,8 @@ def test_directional_derivatives_match_central_differences(case):
         # draw says nothing about the gradient, so it is rejected, never loosened.
         slopes_differ = abs((plus - center) - (center - minus)) / EPS
         assume(slopes_differ <= 1e-4 * max(1.0, abs(numeric)))
-        assert abs(numeric - exact) <= 1e-6 * max(1.0, abs(exact)), (key, numeric, exact)
+        tolerance = 1e-6 * max(1.0, abs(exact)) + 1e-8 * abs(center)
+        assert abs(numeric - exact) <= tolerance, (key, numeric, exact, center)
 
 
 @settings(max_examples=10)
@@ -76,6 +78,8 @@ def test_every_entry_matches_central_differences(case):
     _, grads, dxs, dh0 = mr.loss_and_grads(case.spec, a["params"], a["xs"], a["targets"],
                                            case.loss, a["h0"], a["lengths"], a["masks"])
     analytic = {k: v for k, v in as_dict(grads, dxs, dh0).items() if k in named}
-    numeric = numerical_gradient(loss_of(case, a), named, eps=EPS)
+    f = loss_of(case, a)
+    numeric = numerical_gradient(f, named, eps=EPS)
+    round_off = 1e-8 * abs(f(named))
     for key, error in compare(analytic, numeric).items():
-        assert error.ok(atol=1e-7, rtol=1e-5), (key, error)
+        assert error.ok(atol=1e-7 + round_off, rtol=1e-5), (key, error)

@@ -6,11 +6,12 @@ see test_float32_matches_float64 for its tolerance.
 """
 import jax
 import numpy as np
-from hypothesis import given, note
+from hypothesis import given, note, settings
 
 import manual_rnn as mr
 import reference as ref
 from cases import cases
+from conftest import TWIN_EXAMPLES
 from helpers import as_dict, assert_dicts_close
 
 jax.config.update("jax_enable_x64", True)
@@ -22,6 +23,7 @@ def zeros_like_state(state):
     return tuple(np.zeros_like(s) for s in state) if isinstance(state, tuple) else np.zeros_like(state)
 
 
+@settings(max_examples=TWIN_EXAMPLES)
 @given(cases())
 def test_loss_and_every_gradient_match_twin(case):
     a = case.arrays()
@@ -35,6 +37,7 @@ def test_loss_and_every_gradient_match_twin(case):
                        RTOL, ATOL)
 
 
+@settings(max_examples=TWIN_EXAMPLES)
 @given(cases())
 def test_forward_and_backward_match_twin_vjp(case):
     """backward(dys, dstate) is the vector-Jacobian product of forward, state gradient included."""
