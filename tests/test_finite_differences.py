@@ -83,3 +83,37 @@ def test_every_entry_matches_central_differences(case):
     round_off = 1e-8 * abs(f(named))
     for key, error in compare(analytic, numeric).items():
         assert error.ok(atol=1e-7 + round_off, rtol=1e-5), (key, error)
+
+
+@given(cases())
+def test_backward_with_state_gradient_matches_central_differences(case):
+    """backward(dys, dstate) is the gradient of S = <ys, dys> + <state, dstate>: checked along
+    random directions, so the paths from the final state back are covered without JAX too."""
+    a = case.arrays()
+    spec, masks = case.spec, a["masks"]
+    named = named_inputs(a)
+
+    def s(point):
+        params = {k: point[k] for k in a["params"]}
+        h0 = a["h0"]
+        if isinstance(h0, tuple):
+            h0 = (point["h0[0]"], point["h0[1]"])
+        elif h0 is not None:
+            h0 = point["h0"]
+        ys, state, _ = mr.forward(spec, params, point["xs"], h0, a["lengths"], masks)
+        parts = zip(state, a["dstate"]) if isinstance(state, tuple) else [(state, a["dstate"])]
+        return np.sum(ys * a["dys"]) + sum(np.sum(p * d) for p, d in parts)
+
+    _, _, cache = mr.forward(spec, a["params"], a["xs"], a["h0"], a["lengths"], masks)
+    analytic = as_dict(*mr.backward(spec, a["params"], cache, a["dys"], a["dstate"]))
+    rng = np.random.default_rng(case.seed + 2)
+    center = s(named)
+    for key, x in named.items():
+        v = rng.normal(size=x.shape)
+        plus, minus = s({**named, key: x + EPS * v}), s({**named, key: x - EPS * v})
+        numeric = (plus - minus) / (2 * EPS)
+        slopes_differ = abs((plus - center) - (center - minus)) / EPS
+        assume(slopes_differ <= 1e-4 * max(1.0, abs(numeric)))
+        exact = float(np.sum(analytic[key] * v))
+        tolerance = 1e-6 * max(1.0, abs(exact)) + 1e-8 * abs(center)
+        assert abs(numeric - exact) <= tolerance, (key, numeric, exact)
