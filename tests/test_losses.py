@@ -60,3 +60,15 @@ def test_cross_entropy_of_extreme_logits_is_finite_and_silent():
         value, dys = losses.cross_entropy(ys, np.array([[1], [1]]), np.ones((2, 1)))
     assert np.isfinite(value) and np.all(np.isfinite(dys))
     np.testing.assert_allclose(value, 2000.0 + np.log1p(np.exp(-1.0)), rtol=1e-12)
+
+
+def test_log_softmax_shifts_each_step_by_its_own_max():
+    """Rows of very different scale: shifting by one global max would underflow the small row
+    to log(0) = -inf; each row's own max keeps both exact."""
+    ys = np.array([[[1000.0, 999.0]], [[-1000.0, -1001.0]]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        value, dys = losses.cross_entropy(ys, np.array([[0], [1]]), np.ones((2, 1)))
+    expected = np.log1p(np.exp(-1.0)) + (1 + np.log1p(np.exp(-1.0)))
+    np.testing.assert_allclose(value, expected, rtol=1e-12)
+    assert np.all(np.isfinite(dys))

@@ -121,3 +121,18 @@ def test_checkpointed_bptt_gives_the_same_gradients(case, every):
                                    a["masks"])
     two = as_dict(*mr.backward(case.spec, a["params"], plain_cache, a["dys"], a["dstate"]))
     assert_dicts_close(one, two, 1e-11, 1e-13)
+
+
+@given(cases(), st.integers(1, 13))
+def test_checkpointing_keeps_only_the_segment_starts(case, every):
+    """With checkpoint_every=k each direction keeps ceil(T/k) segment-start states and no cell
+    cache (backward recomputes them); without it, one segment with its cache."""
+    a = case.arrays()
+    for k, expected_segments in ((every, -(-case.T // every)), (None, 1)):
+        _, _, cache = mr.forward(case.spec, a["params"], a["xs"], a["h0"], a["lengths"],
+                                 a["masks"], checkpoint_every=k)
+        layers, *_ = cache["stack"]
+        for _, directions in layers:
+            for _, _, saved in directions:
+                assert len(saved) == expected_segments
+                assert all((cell_cache is None) == (k is not None) for _, _, cell_cache in saved)
