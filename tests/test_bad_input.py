@@ -127,9 +127,9 @@ def test_padding_may_hold_any_class_index():
 
 def test_bad_upstream_gradients():
     ys, state, cache = mr.forward(SPEC, PARAMS, XS)
-    with raises(ValueError, "dys", "(5, 2, 4)", "(5, 2, 3)"):
+    with raises(ValueError, "dys must have shape", "(5, 2, 4)", "(5, 2, 3)"):
         mr.backward(SPEC, PARAMS, cache, np.zeros((5, 2, 3)))
-    with raises(ValueError, "dstate", "(1, 2, 3)", "(2, 3)"):
+    with raises(ValueError, "dstate must have shape", "(1, 2, 3)", "(2, 3)"):
         mr.backward(SPEC, PARAMS, cache, np.zeros((5, 2, 4)), np.zeros((2, 3)))
 
 
@@ -224,3 +224,10 @@ def test_activations_on_strided_gate_blocks(dtype):
         out = np.zeros((16, 4), dtype)
         f(z[:, 3:], out=out[:, 3:])
         np.testing.assert_allclose(out[:, 3], f(z[:, 3].copy()), rtol=1e-6, err_msg=name)
+
+
+def test_backward_checks_its_params():
+    _, _, cache = mr.forward(SPEC, PARAMS, XS)
+    with raises(ValueError, "params", "missing", "head.bias"):
+        mr.backward(SPEC, {k: v for k, v in PARAMS.items() if k != "head.bias"}, cache,
+                    np.zeros((5, 2, 4)))

@@ -32,3 +32,15 @@ def test_float32_matches_float64(case):
     for key, g in full64.items():
         scale = max(1.0, float(np.abs(g).max(initial=0)))
         np.testing.assert_allclose(full32[key], g, rtol=1e-3, atol=1e-4 * scale, err_msg=key)
+
+
+@given(cases())
+def test_public_backward_keeps_float32(case):
+    """backward(dys, dstate) of a float32 model returns float32, whatever dtype dys comes in."""
+    a = case.arrays(np.float32)
+    _, _, cache = mr.forward(case.spec, a["params"], a["xs"], a["h0"], a["lengths"], a["masks"])
+    dstate = (tuple(d.astype(np.float64) for d in a["dstate"]) if isinstance(a["dstate"], tuple)
+              else a["dstate"].astype(np.float64))
+    grads, dxs, dh0 = mr.backward(case.spec, a["params"], cache, a["dys"].astype(np.float64),
+                                  dstate)
+    assert all(g.dtype == np.float32 for g in as_dict(grads, dxs, dh0).values())

@@ -136,3 +136,40 @@ def test_checkpointing_keeps_only_the_segment_starts(case, every):
             for _, _, saved in directions:
                 assert len(saved) == expected_segments
                 assert all((cell_cache is None) == (k is not None) for _, _, cell_cache in saved)
+
+
+@given(cases(losses=("mse",)))
+def test_loss_and_grads_runs_the_network_it_is_given(case):
+    """loss_and_grads passes dropout masks and checkpointing on to the forward pass: its loss is
+    the loss of forward's ys with those masks, and layers.forward sees checkpoint_every."""
+    import manual_rnn.layers as layers
+    from manual_rnn.model import loss_grads_and_state
+
+    a = case.arrays()
+    ys, state, _ = mr.forward(case.spec, a["params"], a["xs"], a["h0"], a["lengths"], a["masks"])
+    per_step = 0.5 * np.sum((ys - a["targets"]) ** 2, axis=-1)
+    if a["lengths"] is not None:
+        valid = np.arange(case.T)[:, None] < a["lengths"]
+        per_step = per_step * (valid.T if case.spec.batch_first else valid)
+    expected = per_step.sum() / (1 if case.unbatched else case.B)
+    value, *_, final = loss_grads_and_state(case.spec, a["params"], a["xs"], a["targets"],
+                                            h0=a["h0"], lengths=a["lengths"],
+                                            dropout_masks=a["masks"])
+    np.testing.assert_allclose(value, expected, rtol=1e-12)
+    for s, f in zip(state if isinstance(state, tuple) else (state,),
+                    final if isinstance(final, tuple) else (final,)):
+        np.testing.assert_array_equal(s, f)
+    seen = []
+    original = layers.forward
+
+    def spy(*args):
+        seen.append(args[-1])
+        return original(*args)
+
+    layers.forward = spy
+    try:
+        mr.loss_and_grads(case.spec, a["params"], a["xs"], a["targets"], "mse", a["h0"],
+                          a["lengths"], a["masks"], checkpoint_every=3)
+    finally:
+        layers.forward = original
+    assert seen == [3]
