@@ -44,3 +44,15 @@ def test_public_backward_keeps_float32(case):
     grads, dxs, dh0 = mr.backward(case.spec, a["params"], cache, a["dys"].astype(np.float64),
                                   dstate)
     assert all(g.dtype == np.float32 for g in as_dict(grads, dxs, dh0).values())
+
+
+def test_float32_with_a_loss_mask_stays_float32():
+    spec = mr.Spec(cell="gru", input_size=2, hidden_size=3, output_size=1)
+    params = mr.init_params(spec, dtype=np.float32)
+    xs = np.ones((4, 2, 2), np.float32)
+    mask = np.zeros((4, 2))
+    mask[-1] = 1
+    value, grads, dxs, dh0 = mr.loss_and_grads(spec, params, xs, np.zeros((4, 2, 1)),
+                                               loss_mask=mask)
+    assert value.dtype == np.float32
+    assert all(g.dtype == np.float32 for g in as_dict(grads, dxs, dh0).values())
