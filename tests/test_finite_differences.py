@@ -28,15 +28,21 @@ def named_inputs(a):
     return named
 
 
+def params_and_h0(a, named):
+    """The inverse of named_inputs: (params, h0) back out of one dict."""
+    params = {k: named[k] for k in a["params"]}
+    h0 = a["h0"]
+    if isinstance(h0, tuple):
+        h0 = (named["h0[0]"], named["h0[1]"])
+    elif h0 is not None:
+        h0 = named["h0"]
+    return params, h0
+
+
 def loss_of(case, a):
     """The loss as a function of one dict holding params, xs and h0."""
     def f(named):
-        params = {k: named[k] for k in a["params"]}
-        h0 = a["h0"]
-        if isinstance(h0, tuple):
-            h0 = (named["h0[0]"], named["h0[1]"])
-        elif h0 is not None:
-            h0 = named["h0"]
+        params, h0 = params_and_h0(a, named)
         return mr.loss_and_grad(case.spec, params, named["xs"], a["targets"], case.loss, h0,
                                 a["lengths"], a["masks"])[0]
     return f
@@ -94,12 +100,7 @@ def test_backward_with_state_gradient_matches_central_differences(case):
     named = named_inputs(a)
 
     def s(point):
-        params = {k: point[k] for k in a["params"]}
-        h0 = a["h0"]
-        if isinstance(h0, tuple):
-            h0 = (point["h0[0]"], point["h0[1]"])
-        elif h0 is not None:
-            h0 = point["h0"]
+        params, h0 = params_and_h0(a, point)
         ys, state, _ = mr.forward(spec, params, point["xs"], h0, a["lengths"], masks)
         parts = zip(state, a["dstate"]) if isinstance(state, tuple) else [(state, a["dstate"])]
         return np.sum(ys * a["dys"]) + sum(np.sum(p * d) for p, d in parts)
