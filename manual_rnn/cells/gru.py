@@ -70,7 +70,8 @@ def backward(spec, p, cache, dstates):
         np.matmul(du[t], p["w_hh"], out=recurrent)
         dh *= z[t]
         dh += recurrent
-    dxproj = (dh_da.reshape(T, B, 3, H) * dh_total[:, :, None]).reshape(T, B, 3 * H)
+    dxproj = dh_da                                     # dh_t/da * dh_t, in place: no new array
+    dxproj.reshape(T, B, 3, H)[...] *= dh_total[:, :, None]
     dp = {"w_hh": du.reshape(T * B, 3 * H).T @ hs[:-1].reshape(T * B, H)}
     if p["b_hh"] is not None:
         dp["b_hh"] = du.sum(axis=(0, 1))
