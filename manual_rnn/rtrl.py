@@ -101,7 +101,7 @@ def _lstm_step(spec, W_hh, gi, gh, s_prev, W_hr=None):
         dh_p/dW_hr[q, k] = [p == q] m_k
     """
     H, P = spec.hidden_size, spec.state_size
-    h_prev, c_prev = s_prev[:, :P], s_prev[:, P:]
+    c_prev = s_prev[:, P:]             # h_{t-1} enters only through gh = W_hh h_{t-1}
     a = gi + gh
     i, f = sigmoid(a[:, :H]), sigmoid(a[:, H:2 * H])
     g, o = tanh(a[:, 2 * H:3 * H]), sigmoid(a[:, 3 * H:])
