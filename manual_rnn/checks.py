@@ -190,11 +190,12 @@ def dropout_masks(spec, value, layout, dtype):
     return masks
 
 
-def positive_int(name, value):
+def integer(name, value, lowest):
+    """value as an int >= lowest; bools, floats and strings are refused."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
-    if value < 1:
-        raise ValueError(f"{name} must be >= 1, got {value}")
+    if value < lowest:
+        raise ValueError(f"{name} must be >= {lowest}, got {value}")
     return int(value)
 
 

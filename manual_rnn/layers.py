@@ -74,6 +74,11 @@ def forward(spec, params, xs, state0, lengths=None, dropout_masks=None, checkpoi
     return x, final, (cache, lengths, dropout_masks, checkpoint_every)
 
 
+def last_steps(T, B, lengths):
+    """Each sequence's last real step: where its final state is read and dfinal enters."""
+    return np.full(B, T - 1) if lengths is None else lengths - 1
+
+
 def project(p, x):
     """W_ih x_t + b_ih for every step at once."""
     xproj = x @ p["w_ih"].T
@@ -88,7 +93,7 @@ def run_direction(spec, p, x, state0, lengths, checkpoint_every):
     started from and the cell's cache (None when checkpointing: backward recomputes it)."""
     cell = CELLS[spec.cell]
     T, B, _ = x.shape
-    last = np.full(B, T - 1) if lengths is None else lengths - 1
+    last = last_steps(T, B, lengths)
     hs = np.empty((T, B, state0[0].shape[-1]), x.dtype)
     final = [np.empty_like(s) for s in state0]
     saved, state = [], state0
@@ -109,7 +114,7 @@ def backprop_direction(spec, p, x, saved, dhs, dfinal, lengths):
     and carrying the state gradient across their boundaries."""
     cell = CELLS[spec.cell]
     T, B, _ = x.shape
-    last = np.full(B, T - 1) if lengths is None else lengths - 1
+    last = last_steps(T, B, lengths)
     dx = np.empty_like(x)
     dp = {}
     carry = None
@@ -125,7 +130,8 @@ def backprop_direction(spec, p, x, saved, dhs, dfinal, lengths):
             for ds, c in zip(dstates, carry):
                 ds[-1] += c
         dxproj, dp_segment, carry = cell.backward(spec, p, cell_cache, dstates)
-        dp_segment["w_ih"] = dxproj.reshape(-1, dxproj.shape[-1]).T @ x[a:b].reshape(-1, x.shape[-1])
+        steps = dxproj.reshape(-1, dxproj.shape[-1])       # (segment * B, G*H)
+        dp_segment["w_ih"] = steps.T @ x[a:b].reshape(-1, x.shape[-1])
         if p["b_ih"] is not None:
             dp_segment["b_ih"] = dxproj.sum(axis=(0, 1))
         dx[a:b] = dxproj @ p["w_ih"]

@@ -26,7 +26,7 @@ def forward(spec, params, xs, h0=None, lengths=None, dropout_masks=None, checkpo
     lengths = checks.lengths(lengths, layout)
     masks = checks.dropout_masks(spec, dropout_masks, layout, dtype)
     if checkpoint_every is not None:
-        checks.positive_int("checkpoint_every", checkpoint_every)
+        checks.integer("checkpoint_every", checkpoint_every, 1)
     top, final, stack = layers.forward(spec, params, xs, state0, lengths, masks, checkpoint_every)
     valid = checks.valid_steps(layout, lengths, dtype)
     ys = (top @ params["head.weight"].T + params["head.bias"]) * valid[..., None]

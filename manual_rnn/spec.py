@@ -13,17 +13,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .checks import integer as _check_int
+
 CELLS = ("rnn", "lstm", "gru")
 NONLINEARITIES = ("tanh", "relu", "sigmoid")
 GATES = {"rnn": 1, "lstm": 4, "gru": 3}  # rows of weight_ih are GATES * hidden_size
 DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
-
-
-def _check_int(name, value, lowest):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
-    if value < lowest:
-        raise ValueError(f"{name} must be >= {lowest}, got {value}")
 
 
 @dataclass(frozen=True)

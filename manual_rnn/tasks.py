@@ -25,6 +25,7 @@ from typing import ClassVar, NamedTuple, Optional
 
 import numpy as np
 
+from .checks import integer as _check_int
 from .losses import log_softmax
 from .model import forward
 
@@ -40,14 +41,6 @@ class Batch(NamedTuple):
 
 
 # ---- argument checks: every error names the argument, what was expected and what came -------
-
-def _check_int(name, value, lowest):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
-    if value < lowest:
-        raise ValueError(f"{name} must be >= {lowest}, got {value}")
-    return int(value)
-
 
 def _check_batch_args(rng, batch_size, split):
     # A Generator only: a seed here would make it too easy to reuse one seed for train and eval.
