@@ -79,11 +79,13 @@ def last_steps(T, B, lengths):
     return np.full(B, T - 1) if lengths is None else lengths - 1
 
 
-def project(p, x):
-    """W_ih x_t + b_ih for every step at once."""
+def project(cell, p, x):
+    """W_ih x_t + the cell's input bias for every step at once (see `input_bias` in each cell:
+    b_ih, plus b_hh where the cell adds it unchanged)."""
     xproj = x @ p["w_ih"].T
-    if p["b_ih"] is not None:
-        xproj += p["b_ih"]
+    bias = cell.input_bias(p)
+    if bias is not None:
+        xproj += bias
     return xproj
 
 
@@ -98,7 +100,7 @@ def run_direction(spec, p, x, state0, lengths, checkpoint_every):
     final = [np.empty_like(s) for s in state0]
     saved, state = [], state0
     for a, b in segments(T, checkpoint_every):
-        states, cell_cache = cell.forward(spec, p, project(p, x[a:b]), state)
+        states, cell_cache = cell.forward(spec, p, project(cell, p, x[a:b]), state)
         saved.append(((a, b), state, None if checkpoint_every else cell_cache))
         hs[a:b] = states[0]
         ending = (a <= last) & (last < b)
@@ -120,7 +122,7 @@ def backprop_direction(spec, p, x, saved, dhs, dfinal, lengths):
     carry = None
     for (a, b), state, cell_cache in reversed(saved):
         if cell_cache is None:
-            _, cell_cache = cell.forward(spec, p, project(p, x[a:b]), state)
+            _, cell_cache = cell.forward(spec, p, project(cell, p, x[a:b]), state)
         dstates = (dhs[a:b].copy(),) + tuple(np.zeros((b - a, B, s.shape[-1]), s.dtype)
                                              for s in state[1:])
         ending = (a <= last) & (last < b)

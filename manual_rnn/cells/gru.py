@@ -14,8 +14,14 @@ Backward, with dh_t the gradient reaching h_t from outside and from step t+1:
 """
 import numpy as np
 
-from ..activations import sigmoid, sigmoid_grad, tanh, tanh_grad
+from ..activations import (overflow_to_zero, sigmoid_grad, sigmoid_in_loop as sigmoid, tanh,
+                           tanh_grad)
 from .gates import split
+
+
+def input_bias(p):
+    """b_ih; b_hh stays inside the loop, where r scales its n block."""
+    return p["b_ih"]
 
 
 def forward(spec, p, xproj, state0):
@@ -28,19 +34,20 @@ def forward(spec, p, xproj, state0):
     hs = np.empty((T + 1, B, H), dtype=xproj.dtype)    # hs[t + 1] is h_t, hs[0] is h0
     hs[0] = state0[0]
     u = np.empty((B, G), dtype=xproj.dtype)
-    for t in range(T):
-        np.matmul(hs[t], p["w_hh"].T, out=u)
-        if p["b_hh"] is not None:
-            u += p["b_hh"]
-        rz = np.add(x_rz[t], u[:, :2 * H], out=gates[t, :, :2 * H])
-        sigmoid(rz, out=rz)
-        u_ns[t] = u[:, 2 * H:]
-        np.multiply(r[t], u_ns[t], out=n[t])
-        n[t] += x_n[t]
-        tanh(n[t], out=n[t])
-        np.subtract(hs[t], n[t], out=hs[t + 1])        # h_t = n + z * (h_{t-1} - n)
-        hs[t + 1] *= z[t]
-        hs[t + 1] += n[t]
+    with overflow_to_zero():
+        for t in range(T):
+            np.matmul(hs[t], p["w_hh"].T, out=u)
+            if p["b_hh"] is not None:
+                u += p["b_hh"]
+            rz = np.add(x_rz[t], u[:, :2 * H], out=gates[t, :, :2 * H])
+            sigmoid(rz, out=rz)
+            u_ns[t] = u[:, 2 * H:]
+            np.multiply(r[t], u_ns[t], out=n[t])
+            n[t] += x_n[t]
+            tanh(n[t], out=n[t])
+            np.subtract(hs[t], n[t], out=hs[t + 1])        # h_t = n + z * (h_{t-1} - n)
+            hs[t + 1] *= z[t]
+            hs[t + 1] += n[t]
     return (hs[1:],), (gates, u_ns, hs)
 
 
@@ -53,9 +60,15 @@ def backward(spec, p, cache, dstates):
     # pre-activations) and dh_t/du; the loop then only multiplies in dh_t and chains.
     dh_da = np.empty_like(gates)
     dh_da_r, dh_da_z, dh_da_n = split(dh_da, 3)
-    np.multiply(1 - z, tanh_grad(n), out=dh_da_n)
-    np.multiply(hs[:-1] - n, sigmoid_grad(z), out=dh_da_z)
-    np.multiply(dh_da_n * u_ns, sigmoid_grad(r), out=dh_da_r)
+    scratch = np.subtract(1, z)
+    tanh_grad(n, out=dh_da_n)
+    dh_da_n *= scratch                                 # (1 - z) (1 - n^2)
+    np.subtract(hs[:-1], n, out=scratch)
+    sigmoid_grad(z, out=dh_da_z)
+    dh_da_z *= scratch                                 # (h_{t-1} - n) z (1 - z)
+    sigmoid_grad(r, out=dh_da_r)
+    dh_da_r *= u_ns
+    dh_da_r *= dh_da_n                                 # dh/da_n u_n r (1 - r)
     du = dh_da.copy()
     _, _, du_n = split(du, 3)
     du_n *= r                                          # u_n enters n through r * u_n

@@ -17,35 +17,44 @@ Backward, with dh_t and dc_t the gradients reaching h_t and c_t (from outside an
 """
 import numpy as np
 
-from ..activations import sigmoid, sigmoid_grad, tanh, tanh_grad
+from ..activations import (overflow_to_zero, sigmoid_grad, sigmoid_in_loop as sigmoid, tanh,
+                           tanh_grad)
 from .gates import split
+
+
+def input_bias(p):
+    """b_ih + b_hh: both enter a_t alike, so the input projection adds them in one pass."""
+    return None if p["b_ih"] is None else p["b_ih"] + p["b_hh"]
 
 
 def forward(spec, p, xproj, state0):
     T, B, G = xproj.shape
     H, P = G // 4, state0[0].shape[-1]
-    a = xproj if p["b_hh"] is None else xproj + p["b_hh"]
-    gates = np.empty_like(a)                           # i, f, g, o after their activations
+    gates = np.empty_like(xproj)                       # i, f, g, o after their activations
     i, f, g, o = split(gates, 4)
-    hs = np.empty((T + 1, B, P), dtype=a.dtype)        # hs[t + 1] is h_t, hs[0] is h0
-    cs = np.empty((T + 1, B, H), dtype=a.dtype)
-    tanh_cs = np.empty((T, B, H), dtype=a.dtype)
+    hs = np.empty((T + 1, B, P), dtype=xproj.dtype)    # hs[t + 1] is h_t, hs[0] is h0
+    cs = np.empty((T + 1, B, H), dtype=xproj.dtype)
+    tanh_cs = np.empty((T, B, H), dtype=xproj.dtype)
     # m_t = o * tanh(c_t) is h_t itself unless a projection follows.
-    ms = hs[1:] if p["w_hr"] is None else np.empty((T, B, H), dtype=a.dtype)
+    ms = hs[1:] if p["w_hr"] is None else np.empty((T, B, H), dtype=xproj.dtype)
     hs[0], cs[0] = state0
-    z = np.empty((B, G), dtype=a.dtype)
-    for t in range(T):
-        np.matmul(hs[t], p["w_hh"].T, out=z)
-        z += a[t]
-        sigmoid(z[:, :2 * H], out=gates[t, :, :2 * H])  # i, f
-        tanh(z[:, 2 * H:3 * H], out=g[t])
-        sigmoid(z[:, 3 * H:], out=o[t])
-        np.multiply(f[t], cs[t], out=cs[t + 1])
-        cs[t + 1] += i[t] * g[t]
-        tanh(cs[t + 1], out=tanh_cs[t])
-        np.multiply(o[t], tanh_cs[t], out=ms[t])
-        if p["w_hr"] is not None:
-            np.matmul(ms[t], p["w_hr"].T, out=hs[t + 1])
+    a = np.empty((B, G), dtype=xproj.dtype)
+    ig = np.empty((B, H), dtype=xproj.dtype)
+    with overflow_to_zero():
+        for t in range(T):
+            np.matmul(hs[t], p["w_hh"].T, out=a)
+            a += xproj[t]
+            # One sigmoid over all four blocks costs fewer calls than three; g's is then
+            # overwritten by its own tanh.
+            sigmoid(a, out=gates[t])
+            tanh(a[:, 2 * H:3 * H], out=g[t])
+            np.multiply(f[t], cs[t], out=cs[t + 1])
+            np.multiply(i[t], g[t], out=ig)
+            cs[t + 1] += ig
+            tanh(cs[t + 1], out=tanh_cs[t])
+            np.multiply(o[t], tanh_cs[t], out=ms[t])
+            if p["w_hr"] is not None:
+                np.matmul(ms[t], p["w_hr"].T, out=hs[t + 1])
     return (hs[1:], cs[1:]), (gates, hs, cs, ms, tanh_cs)
 
 
@@ -55,26 +64,34 @@ def backward(spec, p, cache, dstates):
     T, B, P = dhs_out.shape
     H = cs.shape[-1]
     i, f, g, o = split(gates, 4)
-    # Every step's local derivatives at once; the loop then only chains them:
+    # Every step's local derivatives at once, written into da; the loop then only chains them:
     # da_t = [dc_t * (dc/da_i, dc/da_f, dc/da_g), dm * dm/da_o].
     da = np.empty_like(gates)
     dc_da_i, dc_da_f, dc_da_g, dm_da_o = split(da, 4)
-    np.multiply(g, sigmoid_grad(i), out=dc_da_i)
-    np.multiply(cs[:-1], sigmoid_grad(f), out=dc_da_f)
-    np.multiply(i, tanh_grad(g), out=dc_da_g)
-    np.multiply(tanh_cs, sigmoid_grad(o), out=dm_da_o)
-    dm_dc = o * tanh_grad(tanh_cs)
+    sigmoid_grad(i, out=dc_da_i)
+    dc_da_i *= g
+    sigmoid_grad(f, out=dc_da_f)
+    dc_da_f *= cs[:-1]
+    tanh_grad(g, out=dc_da_g)
+    dc_da_g *= i
+    sigmoid_grad(o, out=dm_da_o)
+    dm_da_o *= tanh_cs
+    dm_dc = tanh_grad(tanh_cs)
+    dm_dc *= o
     dc_da = da.reshape(T, B, 4, H)[:, :, :3]
     dhs = np.empty_like(dhs_out)                       # total dh_t, kept for dW_hr
     dh = np.zeros((B, P), dtype=gates.dtype)
     dc = np.zeros((B, H), dtype=gates.dtype)
+    dm = None if p["w_hr"] is None else np.empty((B, H), dtype=gates.dtype)
+    dc_through_m = np.empty((B, H), dtype=gates.dtype)
     for t in reversed(range(T)):
         np.add(dh, dhs_out[t], out=dhs[t])
-        dm = dhs[t] if p["w_hr"] is None else dhs[t] @ p["w_hr"]
+        dm_t = dhs[t] if dm is None else np.matmul(dhs[t], p["w_hr"], out=dm)
         dc += dcs_out[t]
-        dc += dm * dm_dc[t]
+        np.multiply(dm_t, dm_dc[t], out=dc_through_m)
+        dc += dc_through_m
         dc_da[t] *= dc[:, None]
-        dm_da_o[t] *= dm
+        dm_da_o[t] *= dm_t
         dc *= f[t]
         np.matmul(da[t], p["w_hh"], out=dh)
     dp = {"w_hh": da.reshape(T * B, 4 * H).T @ hs[:-1].reshape(T * B, P)}
