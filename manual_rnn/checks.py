@@ -23,7 +23,7 @@ def _real(name, value, dtype):
     if np.iscomplexobj(a):
         raise TypeError(f"{name} must be real, got dtype {a.dtype}")
     a = a.astype(dtype)
-    if not np.all(np.isfinite(a)):
+    if not np.isfinite(a).all():
         raise ValueError(f"{name} must be finite, got {np.size(a) - np.isfinite(a).sum()} "
                          f"non-finite values")
     return a

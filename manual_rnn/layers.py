@@ -96,18 +96,18 @@ def run_direction(spec, p, x, state0, lengths, checkpoint_every):
     cell = CELLS[spec.cell]
     T, B, _ = x.shape
     last = last_steps(T, B, lengths)
-    hs = np.empty((T, B, state0[0].shape[-1]), x.dtype)
-    final = [np.empty_like(s) for s in state0]
-    saved, state = [], state0
+    outputs, final, saved, state = [], [np.empty_like(s) for s in state0], [], state0
     for a, b in segments(T, checkpoint_every):
         states, cell_cache = cell.forward(spec, p, project(cell, p, x[a:b]), state)
         saved.append(((a, b), state, None if checkpoint_every else cell_cache))
-        hs[a:b] = states[0]
-        ending = (a <= last) & (last < b)
-        for f, s in zip(final, states):
-            f[ending] = s[last[ending] - a, ending]
+        outputs.append(states[0])
+        if lengths is not None:
+            ending = (a <= last) & (last < b)
+            for f, s in zip(final, states):
+                f[ending] = s[last[ending] - a, ending]
         state = tuple(s[-1] for s in states)
-    return hs, tuple(final), saved
+    hs = outputs[0] if len(outputs) == 1 else np.concatenate(outputs)
+    return hs, state if lengths is None else tuple(final), saved
 
 
 def backprop_direction(spec, p, x, saved, dhs, dfinal, lengths):
@@ -119,15 +119,18 @@ def backprop_direction(spec, p, x, saved, dhs, dfinal, lengths):
     last = last_steps(T, B, lengths)
     dx = np.empty_like(x)
     dp = {}
-    carry = None
+    # Without lengths the final state is the last step's, so dfinal enters there just as the
+    # gradient carried back from a next segment would.
+    carry = dfinal if lengths is None else None
     for (a, b), state, cell_cache in reversed(saved):
         if cell_cache is None:
             _, cell_cache = cell.forward(spec, p, project(cell, p, x[a:b]), state)
         dstates = (dhs[a:b].copy(),) + tuple(np.zeros((b - a, B, s.shape[-1]), s.dtype)
                                              for s in state[1:])
-        ending = (a <= last) & (last < b)
-        for ds, df in zip(dstates, dfinal):
-            ds[last[ending] - a, ending] += df[ending]
+        if lengths is not None:
+            ending = (a <= last) & (last < b)
+            for ds, df in zip(dstates, dfinal):
+                ds[last[ending] - a, ending] += df[ending]
         if carry is not None:
             for ds, c in zip(dstates, carry):
                 ds[-1] += c
@@ -136,7 +139,7 @@ def backprop_direction(spec, p, x, saved, dhs, dfinal, lengths):
         dp_segment["w_ih"] = steps.T @ x[a:b].reshape(-1, x.shape[-1])
         if p["b_ih"] is not None:
             dp_segment["b_ih"] = dxproj.sum(axis=(0, 1))
-        dx[a:b] = dxproj @ p["w_ih"]
+        np.matmul(dxproj, p["w_ih"], out=dx[a:b])
         dp = {n: dp.get(n, 0) + g for n, g in dp_segment.items()}
     return dp, dx, carry
 
@@ -150,7 +153,7 @@ def backward(spec, cache, dtop, dfinal):
     dout = dtop
     for k in reversed(range(spec.num_layers)):
         x, directions = layers[k]
-        dx = np.zeros_like(x)
+        dx = None
         for d, (p, x_dir, saved) in enumerate(directions):
             index = k * spec.num_directions + d
             dh = split(dout, spec.num_directions)[d]
@@ -161,7 +164,10 @@ def backward(spec, cache, dtop, dfinal):
                 f[index] = s
             suffix = direction_suffixes(spec)[d]
             grads.update({f"{_LONG_NAMES[n]}_l{k}{suffix}": g for n, g in dp.items()})
-            dx += dx_dir if d == 0 else reverse_in_time(dx_dir, lengths)
+            if d == 0:
+                dx = dx_dir
+            else:
+                dx += reverse_in_time(dx_dir, lengths)
         if k > 0 and dropout_masks is not None:
             dx *= dropout_masks[k - 1]
         dout = dx

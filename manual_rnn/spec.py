@@ -8,6 +8,7 @@ state_dict exactly, plus an `nn.Linear` read-out called `head`, so a PyTorch mod
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -94,6 +95,12 @@ def direction_suffixes(spec: Spec) -> tuple[str, ...]:
 
 def param_shapes(spec: Spec) -> dict[str, tuple[int, ...]]:
     """Every parameter's name and shape, in PyTorch's state_dict order, then the head."""
+    return dict(_param_shapes(spec))
+
+
+@functools.lru_cache(maxsize=64)
+def _param_shapes(spec: Spec) -> tuple[tuple[str, tuple[int, ...]], ...]:
+    # Cached (a Spec is frozen, so hashable): every training step checks its params against it.
     G, H, P = spec.gates, spec.hidden_size, spec.state_size
     shapes = {}
     for k in range(spec.num_layers):
@@ -107,7 +114,7 @@ def param_shapes(spec: Spec) -> dict[str, tuple[int, ...]]:
                 shapes[f"weight_hr_l{k}{s}"] = (P, H)
     shapes["head.weight"] = (spec.output_size, spec.num_directions * P)
     shapes["head.bias"] = (spec.output_size,)
-    return shapes
+    return tuple(shapes.items())
 
 
 def init_params(spec: Spec, seed: int = 0, dtype=np.float64) -> dict[str, np.ndarray]:
@@ -136,13 +143,14 @@ def check_params(spec: Spec, params) -> np.dtype:
     """
     if not isinstance(params, dict):
         raise TypeError(f"params must be a dict of arrays, got {type(params).__name__}")
-    shapes = param_shapes(spec)
-    missing = [k for k in shapes if k not in params]
-    unexpected = [k for k in params if k not in shapes]
+    shapes = _param_shapes(spec)
+    names = {name for name, _ in shapes}
+    missing = [name for name, _ in shapes if name not in params]
+    unexpected = [k for k in params if k not in names]
     if missing or unexpected:
         raise ValueError(f"params do not match the spec: missing {missing}, unexpected {unexpected}")
     dtypes = set()
-    for name, shape in shapes.items():
+    for name, shape in shapes:
         value = params[name]
         if not isinstance(value, np.ndarray):
             raise TypeError(f"params[{name!r}] must be a numpy array, got {type(value).__name__}")
@@ -150,7 +158,7 @@ def check_params(spec: Spec, params) -> np.dtype:
             raise ValueError(f"params[{name!r}] must have shape {shape}, got {value.shape}")
         if value.dtype not in DTYPES:
             raise TypeError(f"params[{name!r}] must be float32 or float64, got {value.dtype}")
-        if not np.all(np.isfinite(value)):
+        if not np.isfinite(value).all():
             raise ValueError(f"params[{name!r}] holds non-finite values")
         dtypes.add(value.dtype)
     if len(dtypes) > 1:
