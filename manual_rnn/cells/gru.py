@@ -20,8 +20,11 @@ from .gates import split
 
 
 def input_bias(p):
-    """b_ih; b_hh stays inside the loop, where r scales its n block."""
-    return p["b_ih"]
+    """b_ih + [b_hr, b_hz, 0]: b_hr and b_hz enter like b_ih, but b_hn is scaled by r."""
+    if p["b_ih"] is None:
+        return None
+    H = len(p["b_ih"]) // 3
+    return p["b_ih"] + np.concatenate([p["b_hh"][:2 * H], np.zeros(H, p["b_hh"].dtype)])
 
 
 def forward(spec, p, xproj, state0):
@@ -33,19 +36,18 @@ def forward(spec, p, xproj, state0):
     u_ns = np.empty((T, B, H), dtype=xproj.dtype)      # W_hn h_{t-1} + b_hn, which r scales
     hs = np.empty((T + 1, B, H), dtype=xproj.dtype)    # hs[t + 1] is h_t, hs[0] is h0
     hs[0] = state0[0]
-    u = np.empty((B, G), dtype=xproj.dtype)
+    u = np.empty((B, G), dtype=xproj.dtype)            # W_hh h_{t-1}; b_hr, b_hz are in xproj
+    b_hn = 0 if p["b_hh"] is None else p["b_hh"][2 * H:]
     with overflow_to_zero():
         for t in range(T):
             np.matmul(hs[t], p["w_hh"].T, out=u)
-            if p["b_hh"] is not None:
-                u += p["b_hh"]
             rz = np.add(x_rz[t], u[:, :2 * H], out=gates[t, :, :2 * H])
             sigmoid(rz, out=rz)
-            u_ns[t] = u[:, 2 * H:]
+            np.add(u[:, 2 * H:], b_hn, out=u_ns[t])
             np.multiply(r[t], u_ns[t], out=n[t])
             n[t] += x_n[t]
             tanh(n[t], out=n[t])
-            np.subtract(hs[t], n[t], out=hs[t + 1])        # h_t = n + z * (h_{t-1} - n)
+            np.subtract(hs[t], n[t], out=hs[t + 1])    # h_t = n + z * (h_{t-1} - n)
             hs[t + 1] *= z[t]
             hs[t + 1] += n[t]
     return (hs[1:],), (gates, u_ns, hs)
@@ -58,15 +60,13 @@ def backward(spec, p, cache, dstates):
     r, z, n = split(gates, 3)
     # Every step's local derivatives at once, dh_t/da for a = [a_r, a_z, a_n] (the
     # pre-activations) and dh_t/du; the loop then only multiplies in dh_t and chains.
-    dh_da = np.empty_like(gates)
+    dh_da = sigmoid_grad(gates)                        # r(1-r), z(1-z) in one pass; n's next
     dh_da_r, dh_da_z, dh_da_n = split(dh_da, 3)
-    scratch = np.subtract(1, z)
     tanh_grad(n, out=dh_da_n)
+    scratch = np.subtract(1, z)
     dh_da_n *= scratch                                 # (1 - z) (1 - n^2)
     np.subtract(hs[:-1], n, out=scratch)
-    sigmoid_grad(z, out=dh_da_z)
     dh_da_z *= scratch                                 # (h_{t-1} - n) z (1 - z)
-    sigmoid_grad(r, out=dh_da_r)
     dh_da_r *= u_ns
     dh_da_r *= dh_da_n                                 # dh/da_n u_n r (1 - r)
     du = dh_da.copy()
