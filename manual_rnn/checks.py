@@ -3,6 +3,7 @@
 Every error names the argument, what was expected and what came. Every array is copied on the
 way in, so nothing we do can modify the caller's data.
 """
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,12 +19,18 @@ def _array(name, value):
     return a
 
 
+def all_finite(a):
+    """Whether every entry of a float array is finite, in one reduction when it is: a sum of
+    finite numbers is finite unless it overflows, and then the entry-wise test settles it."""
+    return math.isfinite(np.add.reduce(a, axis=None)) or bool(np.isfinite(a).all())
+
+
 def _real(name, value, dtype):
     a = _array(name, value)
     if np.iscomplexobj(a):
         raise TypeError(f"{name} must be real, got dtype {a.dtype}")
     a = a.astype(dtype)
-    if not np.isfinite(a).all():
+    if not all_finite(a):
         raise ValueError(f"{name} must be finite, got {np.size(a) - np.isfinite(a).sum()} "
                          f"non-finite values")
     return a

@@ -74,11 +74,6 @@ def forward(spec, params, xs, state0, lengths=None, dropout_masks=None, checkpoi
     return x, final, (cache, lengths, dropout_masks, checkpoint_every)
 
 
-def last_steps(T, B, lengths):
-    """Each sequence's last real step: where its final state is read and dfinal enters."""
-    return np.full(B, T - 1) if lengths is None else lengths - 1
-
-
 def project(cell, p, x):
     """W_ih x_t + the cell's input bias for every step at once (see `input_bias` in each cell:
     b_ih, plus b_hh where the cell adds it unchanged)."""
@@ -95,7 +90,7 @@ def run_direction(spec, p, x, state0, lengths, checkpoint_every):
     started from and the cell's cache (None when checkpointing: backward recomputes it)."""
     cell = CELLS[spec.cell]
     T, B, _ = x.shape
-    last = last_steps(T, B, lengths)
+    last = None if lengths is None else lengths - 1           # each sequence's last step
     outputs, final, saved, state = [], [np.empty_like(s) for s in state0], [], state0
     for a, b in segments(T, checkpoint_every):
         states, cell_cache = cell.forward(spec, p, project(cell, p, x[a:b]), state)
@@ -116,7 +111,7 @@ def backprop_direction(spec, p, x, saved, dhs, dfinal, lengths):
     and carrying the state gradient across their boundaries."""
     cell = CELLS[spec.cell]
     T, B, _ = x.shape
-    last = last_steps(T, B, lengths)
+    last = None if lengths is None else lengths - 1           # each sequence's last step
     dx = np.empty_like(x)
     dp = {}
     # Without lengths the final state is the last step's, so dfinal enters there just as the

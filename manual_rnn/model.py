@@ -29,8 +29,11 @@ def forward(spec, params, xs, h0=None, lengths=None, dropout_masks=None, checkpo
         checks.integer("checkpoint_every", checkpoint_every, 1)
     top, final, stack = layers.forward(spec, params, xs, state0, lengths, masks, checkpoint_every)
     valid = checks.valid_steps(layout, lengths, dtype)
-    ys = (top @ params["head.weight"].T + params["head.bias"]) * valid[..., None]
-    cache = {"layout": layout, "valid": valid, "top": top, "stack": stack}
+    ys = top @ params["head.weight"].T
+    ys += params["head.bias"]
+    if lengths is not None:
+        ys *= valid[..., None]
+    cache = {"layout": layout, "lengths": lengths, "valid": valid, "top": top, "stack": stack}
     return layout.from_time_major(ys), checks.state_out(spec, final, layout), cache
 
 
@@ -49,7 +52,8 @@ def backward(spec, params, cache, dys, dstate=None):
 def _backward(spec, params, cache, dys, dfinal):
     """`backward` on checked, time-major arrays; dfinal None means no gradient on the state."""
     layout, valid, top = cache["layout"], cache["valid"], cache["top"]
-    dys = dys * valid[..., None]
+    if cache["lengths"] is not None:                   # padding gets no gradient
+        dys = dys * valid[..., None]
     if dfinal is None:
         dfinal = tuple(np.zeros(s, dys.dtype) for s in checks.state_shapes(spec, layout))
         dfinal = tuple(d[:, None] if layout.unbatched else d for d in dfinal)

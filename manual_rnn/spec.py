@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .checks import integer as _check_int
+from .checks import all_finite, integer as _check_int
 
 CELLS = ("rnn", "lstm", "gru")
 NONLINEARITIES = ("tanh", "relu", "sigmoid")
@@ -158,7 +158,7 @@ def check_params(spec: Spec, params) -> np.dtype:
             raise ValueError(f"params[{name!r}] must have shape {shape}, got {value.shape}")
         if value.dtype not in DTYPES:
             raise TypeError(f"params[{name!r}] must be float32 or float64, got {value.dtype}")
-        if not np.isfinite(value).all():
+        if not all_finite(value):
             raise ValueError(f"params[{name!r}] holds non-finite values")
         dtypes.add(value.dtype)
     if len(dtypes) > 1:

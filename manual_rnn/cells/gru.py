@@ -24,7 +24,9 @@ def input_bias(p):
     if p["b_ih"] is None:
         return None
     H = len(p["b_ih"]) // 3
-    return p["b_ih"] + np.concatenate([p["b_hh"][:2 * H], np.zeros(H, p["b_hh"].dtype)])
+    bias = p["b_ih"].copy()
+    bias[:2 * H] += p["b_hh"][:2 * H]
+    return bias
 
 
 def forward(spec, p, xproj, state0):
