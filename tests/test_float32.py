@@ -56,3 +56,25 @@ def test_float32_with_a_loss_mask_stays_float32():
                                                loss_mask=mask)
     assert value.dtype == np.float32
     assert all(g.dtype == np.float32 for g in as_dict(grads, dxs, dh0).values())
+
+
+def arrays_in(tree):
+    """Every ndarray in a nest of tuples, lists and dicts."""
+    if isinstance(tree, np.ndarray):
+        yield tree
+    elif isinstance(tree, dict):
+        for value in tree.values():
+            yield from arrays_in(value)
+    elif isinstance(tree, (tuple, list)):
+        for value in tree:
+            yield from arrays_in(value)
+
+
+@given(cases())
+def test_float32_cache_holds_only_float32(case):
+    """Everything the forward pass keeps for the backward pass is float32 in a float32 model
+    (a float64 array there doubles its memory and is a sign of a lost dtype= somewhere)."""
+    a = case.arrays(np.float32)
+    _, _, cache = mr.forward(case.spec, a["params"], a["xs"], a["h0"], a["lengths"], a["masks"])
+    kept = [x for x in arrays_in(cache) if np.issubdtype(x.dtype, np.floating)]
+    assert kept and all(x.dtype == np.float32 for x in kept), {x.dtype for x in kept}
