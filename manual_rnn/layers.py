@@ -114,22 +114,21 @@ def backprop_direction(spec, p, x, saved, dhs, dfinal, lengths):
     last = None if lengths is None else lengths - 1           # each sequence's last step
     dx = np.empty_like(x)
     dp = {}
-    # Without lengths the final state is the last step's, so dfinal enters there just as the
-    # gradient carried back from a next segment would.
-    carry = dfinal if lengths is None else None
+    # Without lengths the final state is the last step's, so dfinal enters there, as the
+    # gradient carried back from a next segment would; with lengths it enters each sequence at
+    # its own last step, through dstates.
+    carry = dfinal if lengths is None else tuple(np.zeros_like(d) for d in dfinal)
     for (a, b), state, cell_cache in reversed(saved):
         if cell_cache is None:
             _, cell_cache = cell.forward(spec, p, project(cell, p, x[a:b]), state)
-        dstates = (dhs[a:b].copy(),) + tuple(np.zeros((b - a, B, s.shape[-1]), s.dtype)
-                                             for s in state[1:])
+        dstates = (dhs[a:b],) + (None,) * (len(state) - 1)
         if lengths is not None:
+            dstates = (dhs[a:b].copy(),) + tuple(np.zeros((b - a, B, s.shape[-1]), s.dtype)
+                                                 for s in state[1:])
             ending = (a <= last) & (last < b)
             for ds, df in zip(dstates, dfinal):
                 ds[last[ending] - a, ending] += df[ending]
-        if carry is not None:
-            for ds, c in zip(dstates, carry):
-                ds[-1] += c
-        dxproj, dp_segment, carry = cell.backward(spec, p, cell_cache, dstates)
+        dxproj, dp_segment, carry = cell.backward(spec, p, cell_cache, dstates, carry)
         steps = dxproj.reshape(-1, dxproj.shape[-1])       # (segment * B, G*H)
         dp_segment["w_ih"] = steps.T @ x[a:b].reshape(-1, x.shape[-1])
         if p["b_ih"] is not None:

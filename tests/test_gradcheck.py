@@ -41,8 +41,8 @@ def test_gradcheck_command_fails_on_a_planted_bug(monkeypatch, capsys):
     """Drop the recurrent term's weight gradient at the first step: exit 1, that row FAILs."""
     correct = rnn.backward
 
-    def buggy(spec, p, cache, dstates):
-        dxproj, dp, dstate0 = correct(spec, p, cache, dstates)
+    def buggy(spec, p, cache, dstates, dlast):
+        dxproj, dp, dstate0 = correct(spec, p, cache, dstates, dlast)
         dp["w_hh"] = dp["w_hh"] - np.outer(dxproj[0, 0], cache[0, 0])
         return dxproj, dp, dstate0
 

@@ -4,14 +4,16 @@ Every cell has the same contract, so `layers.py` stacks, reverses and masks them
 
     bias = input_bias(p)
     states, cache = forward(spec, p, xproj, state0)
-    dxproj, dp, dstate0 = backward(spec, p, cache, dstates)
+    dxproj, dp, dstate0 = backward(spec, p, cache, dstates, dlast)
 
 `xproj` (T, B, G*H) is W_ih x_t + input_bias(p) for every step, computed outside as one matmul
 and one addition: b_ih, plus b_hh where the cell adds it unchanged (Elman, LSTM). `p` holds
 this direction's weights {"w_hh", "b_hh", "w_hr"} (None where absent); `state0` and
 `states` are tuples, (h,) or (h, c) for the LSTM, `states` stacked over time (T, B, .).
 `dstates` is the gradient reaching each step's state from outside the recurrence (the layer
-above, the head, dstate); `backward` adds the gradient through time itself.
+above, the head), None for a state nothing outside reads (the LSTM's c, unless lengths end
+sequences early); `dlast` is the gradient on the last step's state from beyond the sequence
+(a later segment, or dstate). `backward` adds the gradient through time itself.
 """
 from . import gru, lstm, rnn
 

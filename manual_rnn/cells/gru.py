@@ -4,7 +4,8 @@
     r = sigmoid(x_r + u_r)       z = sigmoid(x_z + u_z)       n = tanh(x_n + r * u_n)
     h_t = (1 - z) * n + z * h_{t-1}
 
-Backward, with dh_t the gradient reaching h_t from outside and from step t+1:
+Backward, with dh_t the gradient reaching h_t from outside and from step t+1 (for the last
+step, from beyond the sequence: dlast):
 
     dn = dh_t * (1 - z)          dz = dh_t * (h_{t-1} - n)
     da_n = dn * (1 - n^2)        da_r = da_n * u_n * r(1-r)        da_z = dz * z(1-z)
@@ -55,7 +56,7 @@ def forward(spec, p, xproj, state0):
     return (hs[1:],), (gates, u_ns, hs)
 
 
-def backward(spec, p, cache, dstates):
+def backward(spec, p, cache, dstates, dlast):
     gates, u_ns, hs = cache
     (dhs,) = dstates
     T, B, H = dhs.shape
@@ -76,7 +77,7 @@ def backward(spec, p, cache, dstates):
     du_n *= r                                          # u_n enters n through r * u_n
     du_gates = du.reshape(T, B, 3, H)
     dh_total = np.empty_like(dhs)
-    dh = np.zeros((B, H), dtype=dhs.dtype)
+    dh = dlast[0].copy()
     recurrent = np.empty((B, H), dtype=dhs.dtype)
     for t in reversed(range(T)):
         dh += dhs[t]

@@ -6,7 +6,8 @@
     m_t = o * tanh(c_t)
     h_t = W_hr m_t    (with proj_size; otherwise h_t = m_t)
 
-Backward, with dh_t and dc_t the gradients reaching h_t and c_t (from outside and from t+1):
+Backward, with dh_t and dc_t the gradients reaching h_t and c_t (from outside and from t+1;
+for the last step, from beyond the sequence: dlast):
 
     dm = W_hr^T dh_t                    do = dm * tanh(c_t)
     dc_t += dm * o * (1 - tanh(c_t)^2)
@@ -58,7 +59,7 @@ def forward(spec, p, xproj, state0):
     return (hs[1:], cs[1:]), (gates, hs, cs, ms, tanh_cs)
 
 
-def backward(spec, p, cache, dstates):
+def backward(spec, p, cache, dstates, dlast):
     gates, hs, cs, ms, tanh_cs = cache
     dhs_out, dcs_out = dstates
     T, B, P = dhs_out.shape
@@ -79,14 +80,14 @@ def backward(spec, p, cache, dstates):
     dm_dc *= o
     dc_da = da.reshape(T, B, 4, H)[:, :, :3]
     dhs = np.empty_like(dhs_out)                       # total dh_t, kept for dW_hr
-    dh = np.zeros((B, P), dtype=gates.dtype)
-    dc = np.zeros((B, H), dtype=gates.dtype)
+    dh, dc = (d.copy() for d in dlast)
     dm = None if p["w_hr"] is None else np.empty((B, H), dtype=gates.dtype)
     dc_through_m = np.empty((B, H), dtype=gates.dtype)
     for t in reversed(range(T)):
         np.add(dh, dhs_out[t], out=dhs[t])
         dm_t = dhs[t] if dm is None else np.matmul(dhs[t], p["w_hr"], out=dm)
-        dc += dcs_out[t]
+        if dcs_out is not None:                        # only with lengths
+            dc += dcs_out[t]
         np.multiply(dm_t, dm_dc[t], out=dc_through_m)
         dc += dc_through_m
         dc_da[t] *= dc[:, None]

@@ -3,7 +3,8 @@
     a_t = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh
     h_t = f(a_t)                                     f = tanh, relu or sigmoid
 
-Backward, with dh_t the gradient reaching h_t from outside plus from step t+1:
+Backward, with dh_t the gradient reaching h_t from outside plus from step t+1 (for the last
+step, from beyond the sequence: dlast):
 
     da_t      = dh_t * f'(a_t)                       (f' written through h_t)
     dh_{t-1} += W_hh^T da_t
@@ -31,12 +32,12 @@ def forward(spec, p, xproj, state0):
     return (hs[1:],), hs
 
 
-def backward(spec, p, hs, dstates):
+def backward(spec, p, hs, dstates, dlast):
     _, f_grad = ACTIVATIONS[spec.nonlinearity]
     (dhs,) = dstates
     T, B, H = dhs.shape
     da = f_grad(hs[1:])         # f'(a_t) of every step at once; the loop multiplies in dh_t
-    dh = np.zeros((B, H), dtype=dhs.dtype)
+    dh = dlast[0].copy()
     for t in reversed(range(T)):
         dh += dhs[t]
         da[t] *= dh
