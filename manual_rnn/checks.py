@@ -14,7 +14,7 @@ def _array(name, value):
         a = np.array(value)  # a copy: we never write into the caller's arrays
     except Exception as error:
         raise TypeError(f"{name} must be an array, got {type(value).__name__}") from error
-    if a.dtype == object or not (np.issubdtype(a.dtype, np.number) or a.dtype == bool):
+    if a.dtype.kind not in "biufc":                    # bool, integers, floats, complex
         raise TypeError(f"{name} must hold numbers, got dtype {a.dtype}")
     return a
 
@@ -27,9 +27,9 @@ def all_finite(a):
 
 def _real(name, value, dtype):
     a = _array(name, value)
-    if np.iscomplexobj(a):
+    if a.dtype.kind == "c":
         raise TypeError(f"{name} must be real, got dtype {a.dtype}")
-    a = a.astype(dtype)
+    a = a.astype(dtype, copy=False)                    # already our own copy
     if not all_finite(a):
         raise ValueError(f"{name} must be finite, got {np.size(a) - np.isfinite(a).sum()} "
                          f"non-finite values")
