@@ -74,6 +74,41 @@ def test_directional_derivatives_match_central_differences(case):
         assert abs(numeric - exact) <= tolerance, (key, numeric, exact, center)
 
 
+def parts(state):
+    return state if isinstance(state, tuple) else (state,)
+
+
+@settings(max_examples=100)
+@given(cases())
+def test_backward_is_the_derivative_of_outputs_and_final_state(case):
+    """backward(dys, dstate) is the gradient of <dys, ys> + <dstate, final state>, in every
+    direction. The losses never put a gradient on the final state; this does, with and
+    without lengths (where it enters each sequence at its own last step)."""
+    a = case.arrays()
+    named = named_inputs(a)
+
+    def f(named):
+        params, h0 = params_and_h0(a, named)
+        ys, state, _ = mr.forward(case.spec, params, named["xs"], h0, a["lengths"], a["masks"])
+        return float(np.sum(ys * a["dys"]) + sum(np.sum(s * d) for s, d in
+                                                   zip(parts(state), parts(a["dstate"]))))
+
+    _, _, cache = mr.forward(case.spec, a["params"], a["xs"], a["h0"], a["lengths"], a["masks"])
+    analytic = as_dict(*mr.backward(case.spec, a["params"], cache, a["dys"], a["dstate"]))
+    rng = np.random.default_rng(case.seed + 2)
+    center = f(named)
+    for key, x in named.items():
+        v = rng.normal(size=x.shape)
+        plus = f({**named, key: x + EPS * v})
+        minus = f({**named, key: x - EPS * v})
+        numeric = (plus - minus) / (2 * EPS)
+        exact = float(np.sum(analytic[key] * v))
+        slopes_differ = abs((plus - center) - (center - minus)) / EPS   # a ReLU kink: reject
+        assume(slopes_differ <= 1e-4 * max(1.0, abs(numeric)))
+        tolerance = 1e-6 * max(1.0, abs(exact)) + 1e-8 * abs(center)
+        assert abs(numeric - exact) <= tolerance, (key, numeric, exact, center)
+
+
 @settings(max_examples=10)
 @given(cases(max_layers=2, max_T=5, max_B=2).filter(lambda c: c.spec.nonlinearity != "relu"))
 def test_every_entry_matches_central_differences(case):
