@@ -187,9 +187,9 @@ def test_bad_options_of_deeper_networks():
         mr.forward(spec, params, XS, dropout_masks=[np.ones((5, 2, 6))])
     with raises(ValueError, "dropout_masks[1]", "(5, 2, 6)", "(5, 2, 3)"):
         mr.forward(spec, params, XS, dropout_masks=[np.ones((5, 2, 6)), np.ones((5, 2, 3))])
-    with raises(ValueError, "checkpoint_every", ">= 1", "0"):
+    with raises(ValueError, "checkpoint_every must be >= 1", "0"):
         mr.forward(spec, params, XS, checkpoint_every=0)
-    with raises(TypeError, "checkpoint_every", "int"):
+    with raises(TypeError, "checkpoint_every must be an int"):
         mr.forward(spec, params, XS, checkpoint_every=2.5)
     with raises(ValueError, "params", "missing", "weight_ih_l2_reverse"):
         mr.forward(spec, mr.init_params(mr.Spec(cell="gru", input_size=2, hidden_size=3,

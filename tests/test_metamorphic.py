@@ -3,7 +3,10 @@
 - A batch's loss and gradients are the mean of its sequences' own.
 - A sequence of length l padded to T gives what the truncated sequence gives alone.
 - backward is linear in the upstream gradients (dys, dstate).
+- Dropout masks scale exactly the inputs of the layers above the first.
 """
+import dataclasses
+
 import numpy as np
 from hypothesis import given, strategies as st
 
@@ -173,3 +176,21 @@ def test_loss_and_grads_runs_the_network_it_is_given(case):
     finally:
         layers.forward = original
     assert seen == [3]
+
+
+@given(cases(losses=("mse",)).filter(lambda c: c.spec.num_layers > 1))
+def test_dropout_masks_scale_the_inputs_of_deeper_layers(case):
+    """All-zero masks cut every layer above the first off from the one below: the same as no
+    masks with the weights from below (weight_ih of layers > 0) set to zero."""
+    a = case.arrays()
+    dropping = dataclasses.replace(case.spec, dropout=0.5)
+    zeros = [np.zeros_like(m) for m in mr.dropout_masks(dropping, a["xs"], seed=0)]
+    cut = {k: (np.zeros_like(v) if k.startswith("weight_ih_l") and not k.startswith("weight_ih_l0")
+               else v) for k, v in a["params"].items()}
+    masked = mr.forward(case.spec, a["params"], a["xs"], a["h0"], a["lengths"], zeros)[0]
+    expected = mr.forward(case.spec, cut, a["xs"], a["h0"], a["lengths"])[0]
+    np.testing.assert_allclose(masked, expected, rtol=RTOL, atol=ATOL)
+    ones = [np.ones_like(m) for m in zeros]
+    plain = mr.forward(case.spec, a["params"], a["xs"], a["h0"], a["lengths"])[0]
+    np.testing.assert_allclose(mr.forward(case.spec, a["params"], a["xs"], a["h0"], a["lengths"],
+                                          ones)[0], plain, rtol=RTOL, atol=ATOL)
