@@ -29,7 +29,7 @@ def forward(spec, params, xs, h0=None, lengths=None, dropout_masks=None, checkpo
         checks.integer("checkpoint_every", checkpoint_every, 1)
     top, final, stack = layers.forward(spec, params, xs, state0, lengths, masks, checkpoint_every)
     valid = checks.valid_steps(layout, lengths, dtype)
-    ys = top @ params["head.weight"].T
+    ys = layers.matmul_steps(top, params["head.weight"].T)
     ys += params["head.bias"]
     if lengths is not None:
         ys *= valid[..., None]
@@ -58,7 +58,7 @@ def _backward(spec, params, cache, dys, dfinal):
         dfinal = tuple(np.zeros(s, dys.dtype) for s in checks.state_shapes(spec, layout))
         dfinal = tuple(d[:, None] if layout.unbatched else d for d in dfinal)
     T, B, O = dys.shape
-    dtop = dys @ params["head.weight"]
+    dtop = layers.matmul_steps(dys, params["head.weight"])
     grads, dxs, dstate0 = layers.backward(spec, cache["stack"], dtop, dfinal)
     grads["head.weight"] = dys.reshape(T * B, O).T @ top.reshape(T * B, -1)
     grads["head.bias"] = dys.sum(axis=(0, 1))
