@@ -28,6 +28,7 @@ import argparse
 import ctypes
 import gc
 import hashlib
+import math
 import os
 import platform
 import signal
@@ -365,19 +366,29 @@ def warm_up(fn, min_calls=2, min_seconds=0.2, max_calls=50):
     return statistics.median(times[1:] or times), out
 
 
-def alternate(contenders, rounds, least=None, deadline=None):
+def alternate(contenders, rounds, least=None, deadline=None, calls=None):
     """Run the contenders in `rounds` rounds, rotating the order each round so that every
     contender takes every position equally often. Stops early, after at least `least` rounds,
-    once time.perf_counter() passes `deadline`. Returns {name: [seconds per call]}."""
+    once time.perf_counter() passes `deadline`. Returns ({name: [seconds per call]}, rounds).
+
+    In a round each contender makes calls[name] calls in a row (default 1). When that is more
+    than one, the first is not counted: it runs while the threads the previous contender left
+    spinning (OpenMP's spin-wait in PyTorch, OpenBLAS's and XLA's pools) still hold the cores,
+    which slowed a small product step 2x in a test, an artefact no user of one library sees."""
     names = list(contenders)
+    calls = calls or {}
     samples = {name: [] for name in names}
+    done = 0
     for r in range(rounds):
         if deadline is not None and r >= least and time.perf_counter() > deadline:
             break
+        done += 1
         k = r % len(names)
         for name in names[k:] + names[:k]:
-            samples[name].append(timed(contenders[name])[0])
-    return samples
+            n = calls.get(name, 1)
+            times = [timed(contenders[name])[0] for _ in range(n)]
+            samples[name].extend(times[1:] if n > 1 else times)
+    return samples, done
 
 
 def spread(times):
@@ -408,7 +419,9 @@ def bench_row(args, config, cell, dtype, jax, ref, torch, peaks):
     estimates, losses = {}, {}
     for name, fn in contenders.items():
         estimates[name], losses[name] = warm_up(fn)
-    round_s = sum(estimates.values())
+    # Short steps run in turns of >= --turn-ms each (see `alternate`).
+    calls = {name: max(1, math.ceil(args.turn_ms / 1e3 / t)) for name, t in estimates.items()}
+    round_s = sum(calls[name] * t for name, t in estimates.items())
     if args.repeats:
         rounds = least = args.repeats
     else:
@@ -417,8 +430,8 @@ def bench_row(args, config, cell, dtype, jax, ref, torch, peaks):
         rounds = int(min(args.max_rounds, max(least, args.budget / round_s)))
     gc.collect()
     # If the machine slows down after the warm-up, stop at 3 budgets (keeping >= `least` rounds).
-    samples = alternate(contenders, rounds, least, time.perf_counter() + 3 * args.budget)
-    rounds = len(samples["product"])
+    samples, rounds = alternate(contenders, rounds, least, time.perf_counter() + 3 * args.budget,
+                                calls)
     med = {name: statistics.median(ts) for name, ts in samples.items()}
 
     rtol = 1e-3 if dtype == "float32" else 1e-8
@@ -516,6 +529,10 @@ def main(argv=None):
     p.add_argument("--min-rounds", type=int, default=None,
                    help="default 5 (quick 3); rows whose round takes more than 2.5 budgets get 3")
     p.add_argument("--max-rounds", type=int, default=1000)
+    p.add_argument("--turn-ms", type=float, default=50.0,
+                   help="each contender's turn in a round lasts at least this long: steps "
+                        "shorter than that run several times in a row, the first of them "
+                        "uncounted (default 50; 0 gives one call per turn)")
     p.add_argument("--gemm-size", type=int, default=None, help="square GEMM size (default 2048, "
                                                                 "quick 1024)")
     p.add_argument("--quick", action="store_true", help="tiny and small configs, short budgets")
