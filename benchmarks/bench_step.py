@@ -12,7 +12,8 @@ One step = forward over the whole sequence + linear read-out + MSE loss + full b
 
 All contenders get the same parameters and data; their losses are compared once per row.
 They are warmed up, then run in alternating rounds within one process (A B C, B C A, C A B,
-...) so that machine noise hits them alike; each figure is the median over the rounds.
+...) so that machine noise hits them alike, each contender's turn lasting at least 50 ms (see
+`alternate`); each figure is the median over the counted calls.
 
     PYTHONPATH=. python benchmarks/bench_step.py                 # full suite, ~5 min when quiet
     PYTHONPATH=. python benchmarks/bench_step.py --quick         # tiny + small, ~1 min
