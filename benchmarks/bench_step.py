@@ -615,7 +615,8 @@ def main(argv=None):
     lines = ["# manual_rnn: one training step (forward + MSE head + backward)", "",
              "## Machine", ""] + header + summary + [
         "", "## Results", "",
-        "Milliseconds per step: median over alternating rounds, ± half the interquartile range "
+        "Milliseconds per step: median over the counted calls of alternating rounds (turns of "
+        ">= 50 ms; see benchmarks/README.md), ± half the interquartile range "
         "relative to the median. Ratios > 1: the product is slower. GFLOP/s counts the step's "
         "matmul FLOPs analytically (3x forward: input projection, recurrence, head); % GEMM "
         "peak divides by the NumPy GEMM rate above, same dtype. Product peak MiB: tracemalloc "
