@@ -16,6 +16,7 @@ All arrays here are time-major, (T, B, features); states are tuples (h,) or (h, 
 import numpy as np
 
 from .cells import CELLS
+from .sequences import matmul_steps, sum_over_steps
 from .cells.gates import split
 from .spec import direction_suffixes
 
@@ -74,13 +75,6 @@ def forward(spec, params, xs, state0, lengths=None, dropout_masks=None, checkpoi
     return x, final, (cache, lengths, dropout_masks, checkpoint_every)
 
 
-def matmul_steps(x, w):
-    """x @ w for a sequence x (T, B, n) and a matrix w (n, m), as one (T*B, n) @ (n, m) matmul:
-    on a 3-D x np.matmul would run T small ones, one per step (3x slower at T = 1000)."""
-    T, B, n = x.shape
-    return (x.reshape(T * B, n) @ w).reshape(T, B, -1)
-
-
 def project(cell, p, x):
     """W_ih x_t + the cell's input bias for every step at once (see `input_bias` in each cell:
     b_ih, plus b_hh where the cell adds it unchanged)."""
@@ -98,7 +92,8 @@ def run_direction(spec, p, x, state0, lengths, checkpoint_every):
     cell = CELLS[spec.cell]
     T, B, _ = x.shape
     last = None if lengths is None else lengths - 1           # each sequence's last step
-    outputs, final, saved, state = [], [np.empty_like(s) for s in state0], [], state0
+    outputs, saved, state = [], [], state0
+    final = None if lengths is None else [np.empty_like(s) for s in state0]
     for a, b in segments(T, checkpoint_every):
         states, cell_cache = cell.forward(spec, p, project(cell, p, x[a:b]), state)
         saved.append(((a, b), state, None if checkpoint_every else cell_cache))
@@ -136,8 +131,7 @@ def backprop_direction(spec, p, x, saved, dhs, dfinal, lengths):
             for ds, df in zip(dstates, dfinal):
                 ds[last[ending] - a, ending] += df[ending]
         dxproj, dp_segment, carry = cell.backward(spec, p, cell_cache, dstates, carry)
-        steps = dxproj.reshape(-1, dxproj.shape[-1])       # (segment * B, G*H)
-        dp_segment["w_ih"] = steps.T @ x[a:b].reshape(-1, x.shape[-1])
+        dp_segment["w_ih"] = sum_over_steps(dxproj, x[a:b])
         if p["b_ih"] is not None:
             dp_segment["b_ih"] = dxproj.sum(axis=(0, 1))
         dx[a:b] = matmul_steps(dxproj, p["w_ih"])

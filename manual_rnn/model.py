@@ -11,6 +11,7 @@ import numpy as np
 
 from . import checks, layers
 from .losses import LOSSES
+from .sequences import matmul_steps, sum_over_steps
 from .spec import check_params, param_shapes
 
 
@@ -29,7 +30,7 @@ def forward(spec, params, xs, h0=None, lengths=None, dropout_masks=None, checkpo
         checks.integer("checkpoint_every", checkpoint_every, 1)
     top, final, stack = layers.forward(spec, params, xs, state0, lengths, masks, checkpoint_every)
     valid = checks.valid_steps(layout, lengths, dtype)
-    ys = layers.matmul_steps(top, params["head.weight"].T)
+    ys = matmul_steps(top, params["head.weight"].T)
     ys += params["head.bias"]
     if lengths is not None:
         ys *= valid[..., None]
@@ -57,10 +58,9 @@ def _backward(spec, params, cache, dys, dfinal):
     if dfinal is None:
         dfinal = tuple(np.zeros(s, dys.dtype) for s in checks.state_shapes(spec, layout))
         dfinal = tuple(d[:, None] if layout.unbatched else d for d in dfinal)
-    T, B, O = dys.shape
-    dtop = layers.matmul_steps(dys, params["head.weight"])
+    dtop = matmul_steps(dys, params["head.weight"])
     grads, dxs, dstate0 = layers.backward(spec, cache["stack"], dtop, dfinal)
-    grads["head.weight"] = dys.reshape(T * B, O).T @ top.reshape(T * B, -1)
+    grads["head.weight"] = sum_over_steps(dys, top)
     grads["head.bias"] = dys.sum(axis=(0, 1))
     grads = {name: grads[name] for name in param_shapes(spec)}
     return grads, layout.from_time_major(dxs), checks.state_out(spec, dstate0, layout)

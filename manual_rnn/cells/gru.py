@@ -17,6 +17,7 @@ import numpy as np
 
 from ..activations import (overflow_to_zero, sigmoid_grad, sigmoid_in_loop as sigmoid, tanh,
                            tanh_grad)
+from ..sequences import sum_over_steps
 from .gates import split
 
 
@@ -88,7 +89,7 @@ def backward(spec, p, cache, dstates, dlast):
         dh += recurrent
     dxproj = dh_da                                     # dh_t/da * dh_t, in place: no new array
     dxproj.reshape(T, B, 3, H)[...] *= dh_total[:, :, None]
-    dp = {"w_hh": du.reshape(T * B, 3 * H).T @ hs[:-1].reshape(T * B, H)}
+    dp = {"w_hh": sum_over_steps(du, hs[:-1])}
     if p["b_hh"] is not None:
         dp["b_hh"] = du.sum(axis=(0, 1))
     return dxproj, dp, (dh,)

@@ -20,6 +20,7 @@ import numpy as np
 
 from ..activations import (overflow_to_zero, sigmoid_grad, sigmoid_in_loop as sigmoid, tanh,
                            tanh_grad)
+from ..sequences import sum_over_steps
 from .gates import split
 
 
@@ -94,9 +95,9 @@ def backward(spec, p, cache, dstates, dlast):
         dm_da_o[t] *= dm_t
         dc *= f[t]
         np.matmul(da[t], p["w_hh"], out=dh)
-    dp = {"w_hh": da.reshape(T * B, 4 * H).T @ hs[:-1].reshape(T * B, P)}
+    dp = {"w_hh": sum_over_steps(da, hs[:-1])}
     if p["b_hh"] is not None:
         dp["b_hh"] = da.sum(axis=(0, 1))
     if p["w_hr"] is not None:
-        dp["w_hr"] = dhs.reshape(T * B, P).T @ ms.reshape(T * B, H)
+        dp["w_hr"] = sum_over_steps(dhs, ms)
     return da, dp, (dh, dc)

@@ -13,6 +13,7 @@ step, from beyond the sequence: dlast):
 import numpy as np
 
 from ..activations import ACTIVATIONS
+from ..sequences import sum_over_steps
 
 
 def input_bias(p):
@@ -42,7 +43,7 @@ def backward(spec, p, hs, dstates, dlast):
         dh += dhs[t]
         da[t] *= dh
         np.matmul(da[t], p["w_hh"], out=dh)
-    dp = {"w_hh": da.reshape(T * B, H).T @ hs[:-1].reshape(T * B, H)}
+    dp = {"w_hh": sum_over_steps(da, hs[:-1])}
     if p["b_hh"] is not None:
         dp["b_hh"] = da.sum(axis=(0, 1))
     return da, dp, (dh,)
