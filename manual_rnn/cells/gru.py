@@ -34,9 +34,10 @@ def input_bias(p):
 def forward(spec, p, xproj, state0):
     T, B, G = xproj.shape
     H = G // 3
-    gates = np.empty_like(xproj)                       # r, z, n after their activations
+    # Step t reads xproj[t] once, so its gates (r, z, n after their activations) take its place,
+    # in place: one array less to allocate and to keep.
+    gates = xproj
     r, z, n = split(gates, 3)
-    x_rz, x_n = xproj[..., :2 * H], xproj[..., 2 * H:]
     u_ns = np.empty((T, B, H), dtype=xproj.dtype)      # W_hn h_{t-1} + b_hn, which r scales
     hs = np.empty((T + 1, B, H), dtype=xproj.dtype)    # hs[t + 1] is h_t, hs[0] is h0
     hs[0] = state0[0]
@@ -45,11 +46,13 @@ def forward(spec, p, xproj, state0):
     with overflow_to_zero():
         for t in range(T):
             np.matmul(hs[t], p["w_hh"].T, out=u)
-            rz = np.add(x_rz[t], u[:, :2 * H], out=gates[t, :, :2 * H])
+            rz = gates[t, :, :2 * H]                   # x_r, x_z: then r, z
+            rz += u[:, :2 * H]
             sigmoid(rz, out=rz)
-            np.add(u[:, 2 * H:], b_hn, out=u_ns[t])
-            np.multiply(r[t], u_ns[t], out=n[t])
-            n[t] += x_n[t]
+            u_n = u[:, 2 * H:]
+            np.add(u_n, b_hn, out=u_ns[t])
+            np.multiply(r[t], u_ns[t], out=u_n)
+            n[t] += u_n                                # x_n + r * u_n: then n
             tanh(n[t], out=n[t])
             np.subtract(hs[t], n[t], out=hs[t + 1])    # h_t = n + z * (h_{t-1} - n)
             hs[t + 1] *= z[t]
