@@ -71,7 +71,7 @@ def forward(spec, params, xs, state0, lengths=None, dropout_masks=None, checkpoi
             outputs.append(hs if d == 0 else reverse_in_time(hs, lengths))
             directions.append((p, x_dir, saved))
         cache.append((x, directions))
-        x = np.concatenate(outputs, axis=-1)
+        x = outputs[0] if len(outputs) == 1 else np.concatenate(outputs, axis=-1)
     return x, final, (cache, lengths, dropout_masks, checkpoint_every)
 
 
