@@ -82,13 +82,15 @@ def backward(spec, p, cache, dstates, dlast):
     dm_dc = tanh_grad(tanh_cs)
     dm_dc *= o
     dc_da = da.reshape(T, B, 4, H)[:, :, :3]
-    dhs = np.empty_like(dhs_out)                       # total dh_t, kept for dW_hr
     dh, dc = (d.copy() for d in dlast)
+    # The total dh_t of every step is kept only for dW_hr; otherwise one step's is enough.
+    dhs = None if p["w_hr"] is None else np.empty_like(dhs_out)
     dm = None if p["w_hr"] is None else np.empty((B, H), dtype=gates.dtype)
     dc_through_m = np.empty((B, H), dtype=gates.dtype)
     for t in reversed(range(T)):
-        np.add(dh, dhs_out[t], out=dhs[t])
-        dm_t = dhs[t] if dm is None else np.matmul(dhs[t], p["w_hr"], out=dm)
+        dh_t = dh if dhs is None else dhs[t]
+        np.add(dh, dhs_out[t], out=dh_t)
+        dm_t = dh_t if dm is None else np.matmul(dh_t, p["w_hr"], out=dm)
         if dcs_out is not None:                        # only with lengths
             dc += dcs_out[t]
         np.multiply(dm_t, dm_dc[t], out=dc_through_m)
