@@ -70,7 +70,8 @@ def backward(spec, p, cache, dstates, dlast):
     dh_da = sigmoid_grad(gates)                        # r(1-r), z(1-z) in one pass; n's next
     dh_da_r, dh_da_z, dh_da_n = split(dh_da, 3)
     tanh_grad(n, out=dh_da_n)
-    scratch = np.subtract(1, z)
+    dh_total = np.empty_like(dhs)                      # the loop fills it; scratch till then
+    scratch = np.subtract(1, z, out=dh_total)
     dh_da_n *= scratch                                 # (1 - z) (1 - n^2)
     np.subtract(hs[:-1], n, out=scratch)
     dh_da_z *= scratch                                 # (h_{t-1} - n) z (1 - z)
@@ -80,7 +81,6 @@ def backward(spec, p, cache, dstates, dlast):
     _, _, du_n = split(du, 3)
     du_n *= r                                          # u_n enters n through r * u_n
     du_gates = du.reshape(T, B, 3, H)
-    dh_total = np.empty_like(dhs)
     dh = dlast[0].copy()
     recurrent = np.empty((B, H), dtype=dhs.dtype)
     for t in reversed(range(T)):
