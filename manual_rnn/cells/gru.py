@@ -34,8 +34,8 @@ def input_bias(p):
 def forward(spec, p, xproj, state0):
     T, B, G = xproj.shape
     H = G // 3
-    # Step t reads xproj[t] once, so its gates (r, z, n after their activations) take its place,
-    # in place: one array less to allocate and to keep.
+    # Step t reads xproj[t] once, and then its gates (r, z, n after their activations)
+    # overwrite it: the step's largest array is allocated once, not twice.
     gates = xproj
     r, z, n = split(gates, 3)
     u_ns = np.empty((T, B, H), dtype=xproj.dtype)      # W_hn h_{t-1} + b_hn, which r scales

@@ -32,8 +32,8 @@ def input_bias(p):
 def forward(spec, p, xproj, state0):
     T, B, G = xproj.shape
     H, P = G // 4, state0[0].shape[-1]
-    # Step t reads xproj[t] once, so its gates (i, f, g, o after their activations) take its
-    # place, in place: one array less to allocate and to keep.
+    # Step t reads xproj[t] once, and then its gates (i, f, g, o after their activations)
+    # overwrite it: the step's largest array is allocated once, not twice.
     gates = xproj
     i, f, g, o = split(gates, 4)
     hs = np.empty((T + 1, B, P), dtype=xproj.dtype)    # hs[t + 1] is h_t, hs[0] is h0
