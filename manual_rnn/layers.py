@@ -40,6 +40,11 @@ def reverse_in_time(x, lengths):
     return x[np.where(t < lengths, lengths - 1 - t, t), np.arange(B)]
 
 
+def join(arrays, axis):
+    """np.concatenate, but one array is passed on as it is rather than copied."""
+    return arrays[0] if len(arrays) == 1 else np.concatenate(arrays, axis=axis)
+
+
 def segments(T, every):
     """[start, stop) of the stretches of time the cells run over: all of it, or every k steps."""
     every = every or T
@@ -71,7 +76,7 @@ def forward(spec, params, xs, state0, lengths=None, dropout_masks=None, checkpoi
             outputs.append(hs if d == 0 else reverse_in_time(hs, lengths))
             directions.append((p, x_dir, saved))
         cache.append((x, directions))
-        x = outputs[0] if len(outputs) == 1 else np.concatenate(outputs, axis=-1)
+        x = join(outputs, axis=-1)
     return x, final, (cache, lengths, dropout_masks, checkpoint_every)
 
 
@@ -103,7 +108,7 @@ def run_direction(spec, p, x, state0, lengths, checkpoint_every):
             for f, s in zip(final, states):
                 f[ending] = s[last[ending] - a, ending]
         state = tuple(s[-1] for s in states)
-    hs = outputs[0] if len(outputs) == 1 else np.concatenate(outputs)
+    hs = join(outputs, axis=0)
     return hs, state if lengths is None else tuple(final), saved
 
 
@@ -123,8 +128,9 @@ def backprop_direction(spec, p, x, saved, dhs, dfinal, lengths):
     for (a, b), state, cell_cache in reversed(saved):
         if cell_cache is None:
             _, cell_cache = cell.forward(spec, p, project(cell, p, x[a:b]), state)
-        dstates = (dhs[a:b],) + (None,) * (len(state) - 1)
-        if lengths is not None:
+        if lengths is None:
+            dstates = (dhs[a:b],) + (None,) * (len(state) - 1)
+        else:
             dstates = (dhs[a:b].copy(),) + tuple(np.zeros((b - a, B, s.shape[-1]), s.dtype)
                                                  for s in state[1:])
             ending = (a <= last) & (last < b)

@@ -2,6 +2,11 @@
 import numpy as np
 
 
+def state_parts(state):
+    """A state as a tuple of arrays: (h, c) for the LSTM, (h,) for the others."""
+    return state if isinstance(state, tuple) else (state,)
+
+
 def assert_dicts_close(actual, expected, rtol, atol, what=""):
     assert set(actual) == set(expected), f"{what}: keys differ: {sorted(actual)} vs {sorted(expected)}"
     for key in expected:

@@ -14,7 +14,7 @@ from hypothesis import assume, given, settings
 import manual_rnn as mr
 from manual_rnn.gradcheck import compare, numerical_gradient
 from cases import cases
-from helpers import as_dict
+from helpers import as_dict, state_parts
 
 EPS = 1e-6
 
@@ -74,10 +74,6 @@ def test_directional_derivatives_match_central_differences(case):
         assert abs(numeric - exact) <= tolerance, (key, numeric, exact, center)
 
 
-def parts(state):
-    return state if isinstance(state, tuple) else (state,)
-
-
 @settings(max_examples=100)
 @given(cases())
 def test_backward_is_the_derivative_of_outputs_and_final_state(case):
@@ -91,7 +87,7 @@ def test_backward_is_the_derivative_of_outputs_and_final_state(case):
         params, h0 = params_and_h0(a, named)
         ys, state, _ = mr.forward(case.spec, params, named["xs"], h0, a["lengths"], a["masks"])
         return float(np.sum(ys * a["dys"]) + sum(np.sum(s * d) for s, d in
-                                                   zip(parts(state), parts(a["dstate"]))))
+                                                   zip(state_parts(state), state_parts(a["dstate"]))))
 
     _, _, cache = mr.forward(case.spec, a["params"], a["xs"], a["h0"], a["lengths"], a["masks"])
     analytic = as_dict(*mr.backward(case.spec, a["params"], cache, a["dys"], a["dstate"]))

@@ -12,7 +12,7 @@ from hypothesis import given, strategies as st
 
 import manual_rnn as mr
 from cases import Case, cases
-from helpers import as_dict, assert_dicts_close
+from helpers import as_dict, assert_dicts_close, state_parts
 
 RTOL, ATOL = 1e-10, 1e-12
 
@@ -48,8 +48,7 @@ def test_batch_is_the_mean_of_its_sequences(case):
         # Sequence b's own input and initial-state gradients, scaled by the batch mean's 1/B.
         np.testing.assert_allclose(np.take(dxs, [b], axis=0 if case.spec.batch_first else 1),
                                    dx / case.B, rtol=RTOL, atol=ATOL)
-        for part, own in zip(dh0 if isinstance(dh0, tuple) else (dh0,),
-                             d0 if isinstance(d0, tuple) else (d0,)):
+        for part, own in zip(state_parts(dh0), state_parts(d0)):
             np.testing.assert_allclose(part[:, [b]], own / case.B, rtol=RTOL, atol=ATOL)
     np.testing.assert_allclose(value, per_value, rtol=RTOL, atol=ATOL)
     assert_dicts_close(grads, per_grads, RTOL, ATOL)
@@ -65,7 +64,7 @@ def test_padding_equals_the_truncated_sequence(case):
     ys, state, _ = mr.forward(spec, a["params"], a["xs"], a["h0"], lengths)
     _, grads, dxs, dh0 = mr.loss_and_grads(spec, a["params"], a["xs"], a["targets"], case.loss,
                                            a["h0"], lengths)
-    states = state if isinstance(state, tuple) else (state,)
+    states = state_parts(state)
     for b in range(case.B):
         length = int(lengths[b])
         xs, targets, h0 = one_sequence(case, a, b, steps=length)
@@ -75,7 +74,7 @@ def test_padding_equals_the_truncated_sequence(case):
             mine[:length], mine[length:])
         np.testing.assert_allclose(mine_valid, ys_b, rtol=RTOL, atol=ATOL)
         assert np.all(mine_pad == 0)
-        for s, s_b in zip(states, state_b if isinstance(state_b, tuple) else (state_b,)):
+        for s, s_b in zip(states, state_parts(state_b)):
             np.testing.assert_allclose(s[:, [b]], s_b, rtol=RTOL, atol=ATOL)
         dx = np.take(dxs, [b], axis=0 if tb else 1)
         assert np.all((dx[:, length:] if tb else dx[length:]) == 0)
@@ -159,8 +158,7 @@ def test_loss_and_grads_runs_the_network_it_is_given(case):
                                             h0=a["h0"], lengths=a["lengths"],
                                             dropout_masks=a["masks"])
     np.testing.assert_allclose(value, expected, rtol=1e-12)
-    for s, f in zip(state if isinstance(state, tuple) else (state,),
-                    final if isinstance(final, tuple) else (final,)):
+    for s, f in zip(state_parts(state), state_parts(final)):
         np.testing.assert_array_equal(s, f)
     seen = []
     original = layers.forward

@@ -12,7 +12,7 @@ import manual_rnn as mr
 from manual_rnn import rtrl
 from manual_rnn.gradcheck import compare, numerical_gradient
 
-from helpers import assert_dicts_close
+from helpers import assert_dicts_close, state_parts
 
 RTOL, ATOL = 1e-9, 1e-11
 
@@ -55,7 +55,7 @@ def cases(draw):
 
 
 def _states(dh0):
-    return {f"h0[{i}]": d for i, d in enumerate(dh0 if isinstance(dh0, tuple) else (dh0,))}
+    return {f"h0[{i}]": d for i, d in enumerate(state_parts(dh0))}
 
 
 @settings(max_examples=max(150, settings().max_examples))

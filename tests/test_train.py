@@ -9,6 +9,7 @@ import pytest
 import manual_rnn as mr
 from manual_rnn import checkpoint, train
 from manual_rnn.train import Config, tbptt_grads
+from helpers import state_parts
 
 T, B = 11, 3
 
@@ -31,10 +32,6 @@ def problem(cell, loss, layers=2, dropout=0.3, seed=0, batch_first=False, input_
     return spec, params, xs, targets, loss_mask, masks
 
 
-def as_pair(state):
-    return state if isinstance(state, tuple) else (state,)
-
-
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
 @pytest.mark.parametrize("loss", ["mse", "cross_entropy"])
 @pytest.mark.parametrize("k", [None, T, T + 4])
@@ -49,7 +46,7 @@ def test_one_window_is_full_bptt_bit_for_bit(cell, loss, k):
     for name in full_grads:
         np.testing.assert_array_equal(grads[name], full_grads[name], err_msg=name)
     _, full_state, _ = mr.forward(spec, params, xs, dropout_masks=masks)
-    for a, b in zip(as_pair(state), as_pair(full_state)):
+    for a, b in zip(state_parts(state), state_parts(full_state)):
         np.testing.assert_array_equal(a, b)
 
 
@@ -81,7 +78,7 @@ def test_windows_equal_independent_windows_with_carried_state(cell, loss, k):
     for name in ref_grads:
         np.testing.assert_allclose(grads[name], ref_grads[name], rtol=1e-12, atol=1e-12,
                                    err_msg=name)
-    for a, b in zip(as_pair(state), as_pair(ref_state)):
+    for a, b in zip(state_parts(state), state_parts(ref_state)):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
 
     # The forward pass is the full one (the state is carried), so the loss is the full loss;
