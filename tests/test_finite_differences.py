@@ -48,16 +48,9 @@ def loss_of(case, a):
     return f
 
 
-@settings(max_examples=60)
-@given(cases())
-def test_directional_derivatives_match_central_differences(case):
-    a = case.arrays()
-    named = named_inputs(a)
-    f = loss_of(case, a)
-    _, grads, dxs, dh0 = mr.loss_and_grads(case.spec, a["params"], a["xs"], a["targets"],
-                                           case.loss, a["h0"], a["lengths"], a["masks"])
-    analytic = as_dict(grads, dxs, dh0)
-    rng = np.random.default_rng(case.seed + 1)
+def assert_directional_derivatives(f, named, analytic, rng):
+    """For a random direction v in each input, (f(x + eps v) - f(x - eps v)) / 2 eps is
+    <analytic gradient, v>."""
     center = f(named)
     for key, x in named.items():
         v = rng.normal(size=x.shape)
@@ -65,13 +58,23 @@ def test_directional_derivatives_match_central_differences(case):
         minus = f({**named, key: x - EPS * v})
         numeric = (plus - minus) / (2 * EPS)
         exact = float(np.sum(analytic[key] * v))
-        # A ReLU kink within eps makes L non-differentiable there, which shows as one-sided
-        # slopes that disagree by far more than the O(eps L'') of smooth functions. Such a
+        # A ReLU kink within eps makes f non-differentiable there, which shows as one-sided
+        # slopes that disagree by far more than the O(eps f'') of smooth functions. Such a
         # draw says nothing about the gradient, so it is rejected, never loosened.
         slopes_differ = abs((plus - center) - (center - minus)) / EPS
         assume(slopes_differ <= 1e-4 * max(1.0, abs(numeric)))
         tolerance = 1e-6 * max(1.0, abs(exact)) + 1e-8 * abs(center)
         assert abs(numeric - exact) <= tolerance, (key, numeric, exact, center)
+
+
+@settings(max_examples=60)
+@given(cases())
+def test_directional_derivatives_match_central_differences(case):
+    a = case.arrays()
+    _, grads, dxs, dh0 = mr.loss_and_grads(case.spec, a["params"], a["xs"], a["targets"],
+                                           case.loss, a["h0"], a["lengths"], a["masks"])
+    assert_directional_derivatives(loss_of(case, a), named_inputs(a), as_dict(grads, dxs, dh0),
+                                   np.random.default_rng(case.seed + 1))
 
 
 @settings(max_examples=100)
@@ -81,7 +84,6 @@ def test_backward_is_the_derivative_of_outputs_and_final_state(case):
     direction. The losses never put a gradient on the final state; this does, with and
     without lengths (where it enters each sequence at its own last step)."""
     a = case.arrays()
-    named = named_inputs(a)
 
     def f(named):
         params, h0 = params_and_h0(a, named)
@@ -91,18 +93,8 @@ def test_backward_is_the_derivative_of_outputs_and_final_state(case):
 
     _, _, cache = mr.forward(case.spec, a["params"], a["xs"], a["h0"], a["lengths"], a["masks"])
     analytic = as_dict(*mr.backward(case.spec, a["params"], cache, a["dys"], a["dstate"]))
-    rng = np.random.default_rng(case.seed + 2)
-    center = f(named)
-    for key, x in named.items():
-        v = rng.normal(size=x.shape)
-        plus = f({**named, key: x + EPS * v})
-        minus = f({**named, key: x - EPS * v})
-        numeric = (plus - minus) / (2 * EPS)
-        exact = float(np.sum(analytic[key] * v))
-        slopes_differ = abs((plus - center) - (center - minus)) / EPS   # a ReLU kink: reject
-        assume(slopes_differ <= 1e-4 * max(1.0, abs(numeric)))
-        tolerance = 1e-6 * max(1.0, abs(exact)) + 1e-8 * abs(center)
-        assert abs(numeric - exact) <= tolerance, (key, numeric, exact, center)
+    assert_directional_derivatives(f, named_inputs(a), analytic,
+                                   np.random.default_rng(case.seed + 2))
 
 
 @settings(max_examples=10)
