@@ -45,7 +45,7 @@ def forward(spec, p, xproj, state0):
     b_hn = 0 if p["b_hh"] is None else p["b_hh"][2 * H:]
     with overflow_to_zero():
         for t in range(T):
-            np.matmul(hs[t], p["w_hh"].T, out=u)
+            np.dot(hs[t], p["w_hh"].T, out=u)
             rz = gates[t, :, :2 * H]                   # x_r, x_z: then r, z
             rz += u[:, :2 * H]
             sigmoid(rz, out=rz)
@@ -87,7 +87,7 @@ def backward(spec, p, cache, dstates, dlast):
         dh += dhs[t]
         dh_total[t] = dh
         du_gates[t] *= dh[:, None]
-        np.matmul(du[t], p["w_hh"], out=recurrent)
+        np.dot(du[t], p["w_hh"], out=recurrent)
         dh *= z[t]
         dh += recurrent
     dxproj = dh_da                                     # dh_t/da * dh_t, in place: no new array

@@ -46,7 +46,7 @@ def forward(spec, p, xproj, state0):
     ig = np.empty((B, H), dtype=xproj.dtype)
     with overflow_to_zero():
         for t in range(T):
-            np.matmul(hs[t], p["w_hh"].T, out=a)
+            np.dot(hs[t], p["w_hh"].T, out=a)
             a += xproj[t]
             # One sigmoid over all four blocks costs fewer calls than three; g's is then
             # overwritten by its own tanh.
@@ -58,7 +58,7 @@ def forward(spec, p, xproj, state0):
             tanh(cs[t + 1], out=tanh_cs[t])
             np.multiply(o[t], tanh_cs[t], out=ms[t])
             if p["w_hr"] is not None:
-                np.matmul(ms[t], p["w_hr"].T, out=hs[t + 1])
+                np.dot(ms[t], p["w_hr"].T, out=hs[t + 1])
     return (hs[1:], cs[1:]), (gates, hs, cs, ms, tanh_cs)
 
 
@@ -90,7 +90,7 @@ def backward(spec, p, cache, dstates, dlast):
     for t in reversed(range(T)):
         dh_t = dh if dhs is None else dhs[t]
         np.add(dh, dhs_out[t], out=dh_t)
-        dm_t = dh_t if dm is None else np.matmul(dh_t, p["w_hr"], out=dm)
+        dm_t = dh_t if dm is None else np.dot(dh_t, p["w_hr"], out=dm)
         if dcs_out is not None:                        # only with lengths
             dc += dcs_out[t]
         np.multiply(dm_t, dm_dc[t], out=dc_through_m)
@@ -98,7 +98,7 @@ def backward(spec, p, cache, dstates, dlast):
         dc_da[t] *= dc[:, None]
         dm_da_o[t] *= dm_t
         dc *= f[t]
-        np.matmul(da[t], p["w_hh"], out=dh)
+        np.dot(da[t], p["w_hh"], out=dh)
     dp = {"w_hh": sum_over_steps(da, hs[:-1])}
     if p["b_hh"] is not None:
         dp["b_hh"] = da.sum(axis=(0, 1))

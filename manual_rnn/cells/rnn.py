@@ -27,7 +27,7 @@ def forward(spec, p, xproj, state0):
     hs = np.empty((T + 1, B, H), dtype=xproj.dtype)  # hs[t + 1] is h_t; hs[0] is h0
     hs[0] = state0[0]
     for t in range(T):
-        np.matmul(hs[t], p["w_hh"].T, out=hs[t + 1])
+        np.dot(hs[t], p["w_hh"].T, out=hs[t + 1])
         hs[t + 1] += xproj[t]
         f(hs[t + 1], out=hs[t + 1])
     return (hs[1:],), hs
@@ -42,7 +42,7 @@ def backward(spec, p, hs, dstates, dlast):
     for t in reversed(range(T)):
         dh += dhs[t]
         da[t] *= dh
-        np.matmul(da[t], p["w_hh"], out=dh)
+        np.dot(da[t], p["w_hh"], out=dh)
     dp = {"w_hh": sum_over_steps(da, hs[:-1])}
     if p["b_hh"] is not None:
         dp["b_hh"] = da.sum(axis=(0, 1))
