@@ -119,7 +119,7 @@ def backprop_direction(spec, p, x, saved, dhs, dfinal, lengths):
     cell = CELLS[spec.cell]
     T, B, _ = x.shape
     last = None if lengths is None else lengths - 1           # each sequence's last step
-    dx = np.empty_like(x)
+    dx = np.empty(x.shape, x.dtype)                   # C-contiguous: matmul_steps writes into it
     dp = {}
     # Without lengths the final state is the last step's, so dfinal enters there, as the
     # gradient carried back from a next segment would; with lengths it enters each sequence at
@@ -140,7 +140,7 @@ def backprop_direction(spec, p, x, saved, dhs, dfinal, lengths):
         dp_segment["w_ih"] = sum_over_steps(dxproj, x[a:b])
         if p["b_ih"] is not None:
             dp_segment["b_ih"] = dxproj.sum(axis=(0, 1))
-        dx[a:b] = matmul_steps(dxproj, p["w_ih"])
+        matmul_steps(dxproj, p["w_ih"], out=dx[a:b])
         dp = {n: dp.get(n, 0) + g for n, g in dp_segment.items()}
     return dp, dx, carry
 

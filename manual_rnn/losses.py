@@ -10,8 +10,13 @@ import numpy as np
 def mse(ys, targets, valid):
     """L = (1/B) sum_{b, valid t} 0.5 ||y[t,b] - target[t,b]||^2;   dL/dy = (y - target) / B."""
     B = ys.shape[1]
-    diff = (ys - targets) * valid[..., None]
-    return 0.5 * np.sum(diff * diff) / B, diff / B
+    # One new array, which becomes the gradient: every extra temporary the size of ys costs a
+    # pass over memory, and pages the operating system must map afresh.
+    diff = np.subtract(ys, targets)
+    diff *= valid[..., None]
+    value = 0.5 * np.vdot(diff, diff) / B
+    diff /= B
+    return value, diff
 
 
 def log_softmax(ys):

@@ -3,12 +3,17 @@
 np.matmul on a 3-D array runs one small matmul per time step (3x slower at T = 1000), and a
 weight gradient sums over steps and sequences alike, so both flatten (T, B) into one axis.
 """
+import numpy as np
 
 
-def matmul_steps(x, w):
-    """x_t @ w for every step of x (T, B, n) and a matrix w (n, m): (T, B, m)."""
+def matmul_steps(x, w, out=None):
+    """x_t @ w for every step of x (T, B, n) and a matrix w (n, m): (T, B, m), written into
+    `out` when given (C-contiguous, so that its 2-D reshape is a view of it)."""
     T, B, n = x.shape
-    return (x.reshape(T * B, n) @ w).reshape(T, B, -1)
+    if out is None:
+        return (x.reshape(T * B, n) @ w).reshape(T, B, -1)
+    np.matmul(x.reshape(T * B, n), w, out=out.reshape(T * B, -1))
+    return out
 
 
 def sum_over_steps(a, b):
