@@ -172,7 +172,8 @@ def loadavg():
         return "n/a"
 
 
-def machine_header(jax, torch, blas, threads):
+def machine_header(jax, torch, blas, threads,
+                   no_torch="PyTorch not importable (torch column skipped)"):
     model, flags = cpu_model()
     try:
         usable = len(os.sched_getaffinity(0))
@@ -187,7 +188,7 @@ def machine_header(jax, torch, blas, threads):
         + (f"JAX {jax.__version__} ({jax.default_backend()}, {len(jax.devices())} device)"
            if jax else "JAX not importable")
         + ", " + (f"PyTorch {torch.__version__} (set_num_threads({torch.get_num_threads()}))"
-                  if torch else "PyTorch not importable (torch column skipped)"),
+                  if torch else no_torch),
     ]
     try:
         dep = np.__config__.CONFIG["Build Dependencies"]["blas"]

@@ -80,6 +80,7 @@ def row(jax, ref, config, cell, dtype, budget):
     spec = mr.Spec(cell=cell, input_size=I, hidden_size=H, output_size=O)
     params = mr.init_params(spec, seed=0, dtype=np.dtype(dtype))
     xs, targets = make_data(spec, T, B, dtype)
+    load_before = loadavg().split()[0]
     contenders = {"product": product_contender(spec, params, xs, targets),
                   "cells": cells_contender(spec, params, xs),
                   "jax": jax_contender(jax, ref, spec, params, xs, targets)[0]}
@@ -94,13 +95,15 @@ def row(jax, ref, config, cell, dtype, budget):
     ms = {name: 1e3 * statistics.median(ts) for name, ts in samples.items()}
     multiply, dot = prices(cell, B, H, dtype)
     return {"config": config, "cell": cell, "dtype": dtype, "ms": ms, "rounds": rounds, "T": T,
-            "multiply_us": 1e6 * multiply, "dot_us": 1e6 * dot}
+            "multiply_us": 1e6 * multiply, "dot_us": 1e6 * dot,
+            "load": f"{load_before} -> {loadavg().split()[0]}"}
 
 
 def table(rows):
     head = ["config (T,B,I,H,O)", "cell", "dtype", "product ms", "cells ms", "JAX ms",
             "product/JAX", "cells/JAX", "cells us/time step", "JAX us/time step",
-            "one (B,H) multiply us", "one recurrent np.dot us", "rounds"]
+            "one (B,H) multiply us", "one recurrent np.dot us", "rounds",
+            "1-min load before -> after"]
     out = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
     for r in rows:
         ms = r["ms"]
@@ -109,7 +112,7 @@ def table(rows):
             f"{ms['product']:.3g}", f"{ms['cells']:.3g}", f"{ms['jax']:.3g}",
             f"**{ms['product'] / ms['jax']:.2f}**", f"**{ms['cells'] / ms['jax']:.2f}**",
             f"{1e3 * ms['cells'] / r['T']:.3g}", f"{1e3 * ms['jax'] / r['T']:.3g}",
-            f"{r['multiply_us']:.2f}", f"{r['dot_us']:.2f}", str(r["rounds"])]) + " |")
+            f"{r['multiply_us']:.2f}", f"{r['dot_us']:.2f}", str(r["rounds"]), r["load"]]) + " |")
     return out
 
 
@@ -124,7 +127,8 @@ def main():
     jax, ref = import_jax()
     if jax is None:
         raise SystemExit("floor.py compares against the JAX twin: pip install -e '.[test]'")
-    lines = ["## Machine", ""] + machine_header(jax, None, OpenBLAS(), "library defaults")
+    lines = ["## Machine", ""] + machine_header(jax, None, OpenBLAS(), "library defaults",
+                                                no_torch="PyTorch not used here")
     print("\n".join(lines), flush=True)
     rows = []
     for config in args.configs:
@@ -132,7 +136,7 @@ def main():
             for dtype in args.dtypes:
                 rows.append(row(jax, ref, config, cell, dtype, args.budget))
                 print(table(rows)[-1], flush=True)
-    lines += ["", f"- load average at end: {loadavg()}", "", "## Results", ""] + table(rows)
+    lines += [f"- load average at end: {loadavg()}", "", "## Results", ""] + table(rows)
     print("\n".join(lines[-len(rows) - 2:]))
     if args.out:
         with open(args.out, "w") as f:
