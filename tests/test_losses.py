@@ -35,6 +35,19 @@ def test_mse_value_gradient_and_mask(problem):
     assert np.all(dys[valid == 0] == 0)
 
 
+def test_float32_mse_of_a_long_sequence_stays_accurate():
+    # A million float32 squares summed one after another (as a BLAS dot does) drift by ~1e-6
+    # relative; NumPy's pairwise sum stays near 1e-8. 2e-7 separates the two with margin.
+    rng = np.random.default_rng(0)
+    ys, targets = (rng.standard_normal((1000, 64, 16)).astype(np.float32) for _ in range(2))
+    valid = np.ones((1000, 64), np.float32)
+    value, _ = losses.mse(ys, targets, valid)
+    diff = ys.astype(np.float64) - targets.astype(np.float64)
+    exact = 0.5 * np.sum(diff * diff) / 64
+    assert value.dtype == np.float32
+    assert abs(value / exact - 1) < 2e-7
+
+
 @given(problems())
 def test_cross_entropy_value_gradient_and_mask(problem):
     ys, _, classes, valid = problem
