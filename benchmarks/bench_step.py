@@ -29,6 +29,7 @@ import argparse
 import ctypes
 import gc
 import hashlib
+import itertools
 import math
 import os
 import platform
@@ -368,16 +369,22 @@ def warm_up(fn, min_calls=2, min_seconds=0.2, max_calls=50):
     return statistics.median(times[1:] or times), out
 
 
-def alternate(contenders, rounds, least=None, deadline=None, calls=None):
-    """Run the contenders in `rounds` rounds, rotating the order each round so that every
-    contender takes every position equally often. Stops early, after at least `least` rounds,
-    once time.perf_counter() passes `deadline`. Returns ({name: [seconds per call]}, rounds).
+def alternate(contenders, rounds, least=None, deadline=None, calls=None, settle=0.0):
+    """Run the contenders in `rounds` rounds, each round in the next of their n! orders, so
+    that every contender takes every position, and follows every other one, equally often.
+    Stops early, after at least `least` rounds, once time.perf_counter() passes `deadline`.
+    Returns ({name: [seconds per call]}, rounds).
 
-    In a round each contender makes calls[name] calls in a row (default 1). When that is more
-    than one, the first is not counted: it runs while the threads the previous contender left
-    spinning (OpenMP's spin-wait in PyTorch, OpenBLAS's and XLA's pools) still hold the cores,
-    which slowed a small product step 2x in a test, an artefact no user of one library sees."""
+    Each turn starts after `settle` seconds of sleep. A library's worker threads keep spinning
+    for a while after its last call (OpenBLAS's for 30-100 ms here), and a library that starts
+    meanwhile competes with them for the cores: a medium PyTorch LSTM step took 111-124 ms right
+    after the product's and 57-69 ms right after JAX's, and 74-76 ms after the product's once
+    0.1-0.3 s had passed. In a turn each contender then makes calls[name] calls in a row
+    (default 1); when that is more than one, the first is not counted, so that the counted calls
+    run back to back, as in a training loop (that first call also wakes the threads the pause
+    let sleep)."""
     names = list(contenders)
+    orders = list(itertools.permutations(names))
     calls = calls or {}
     samples = {name: [] for name in names}
     done = 0
@@ -385,8 +392,8 @@ def alternate(contenders, rounds, least=None, deadline=None, calls=None):
         if deadline is not None and r >= least and time.perf_counter() > deadline:
             break
         done += 1
-        k = r % len(names)
-        for name in names[k:] + names[:k]:
+        for name in orders[r % len(orders)]:
+            time.sleep(settle)
             n = calls.get(name, 1)
             times = [timed(contenders[name])[0] for _ in range(n)]
             samples[name].extend(times[1:] if n > 1 else times)
@@ -431,9 +438,11 @@ def bench_row(args, config, cell, dtype, jax, ref, torch, peaks):
         least = 3 if round_s > 2.5 * args.budget else args.min_rounds
         rounds = int(min(args.max_rounds, max(least, args.budget / round_s)))
     gc.collect()
-    # If the machine slows down after the warm-up, stop at 3 budgets (keeping >= `least` rounds).
-    samples, rounds = alternate(contenders, rounds, least, time.perf_counter() + 3 * args.budget,
-                                calls)
+    # If the machine slows down after the warm-up, stop at 3 budgets (keeping >= `least` rounds);
+    # the pauses between turns come on top.
+    settle = args.settle_ms / 1e3
+    deadline = time.perf_counter() + 3 * args.budget + rounds * len(contenders) * settle
+    samples, rounds = alternate(contenders, rounds, least, deadline, calls, settle)
     med = {name: statistics.median(ts) for name, ts in samples.items()}
 
     rtol = 1e-3 if dtype == "float32" else 1e-8
@@ -535,6 +544,9 @@ def main(argv=None):
                    help="each contender's turn in a round lasts at least this long: steps "
                         "shorter than that run several times in a row, the first of them "
                         "uncounted (default 50; 0 gives one call per turn)")
+    p.add_argument("--settle-ms", type=float, default=100.0,
+                   help="sleep before every turn, so that the previous contender's worker "
+                        "threads stop spinning first (default 100; see `alternate`)")
     p.add_argument("--gemm-size", type=int, default=None, help="square GEMM size (default 2048, "
                                                                 "quick 1024)")
     p.add_argument("--quick", action="store_true", help="tiny and small configs, short budgets")

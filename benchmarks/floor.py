@@ -75,7 +75,7 @@ def prices(cell, B, H, dtype):
             call_price(lambda: np.dot(a, w.T, out=u)))
 
 
-def row(jax, ref, config, cell, dtype, budget):
+def row(jax, ref, config, cell, dtype, budget, settle):
     T, B, I, H, O = CONFIGS[config]
     spec = mr.Spec(cell=cell, input_size=I, hidden_size=H, output_size=O)
     params = mr.init_params(spec, seed=0, dtype=np.dtype(dtype))
@@ -87,11 +87,11 @@ def row(jax, ref, config, cell, dtype, budget):
     for fn in contenders.values():
         fn()
         fn()
-    # Three calls a turn, the first not counted (see bench_step.alternate: threads left spinning
-    # by the previous contender).
+    # A pause before each turn and three calls a turn, the first not counted (see
+    # bench_step.alternate: threads left spinning by the previous contender).
     samples, rounds = alternate(contenders, 10 ** 6, least=5,
                                 deadline=time.perf_counter() + budget,
-                                calls={name: 3 for name in contenders})
+                                calls={name: 3 for name in contenders}, settle=settle)
     ms = {name: 1e3 * statistics.median(ts) for name, ts in samples.items()}
     multiply, dot = prices(cell, B, H, dtype)
     return {"config": config, "cell": cell, "dtype": dtype, "ms": ms, "rounds": rounds, "T": T,
@@ -122,6 +122,8 @@ def main():
     parser.add_argument("--cells", nargs="+", choices=CELLS, default=list(CELLS))
     parser.add_argument("--dtypes", nargs="+", choices=DTYPES, default=list(DTYPES))
     parser.add_argument("--budget", type=float, default=6.0, help="seconds per row")
+    parser.add_argument("--settle-ms", type=float, default=100.0,
+                        help="sleep before every turn (as in bench_step.py)")
     parser.add_argument("--out", help="also write the header and table to this file")
     args = parser.parse_args()
     jax, ref = import_jax()
@@ -134,7 +136,7 @@ def main():
     for config in args.configs:
         for cell in args.cells:
             for dtype in args.dtypes:
-                rows.append(row(jax, ref, config, cell, dtype, args.budget))
+                rows.append(row(jax, ref, config, cell, dtype, args.budget, args.settle_ms / 1e3))
                 print(table(rows)[-1], flush=True)
     lines += [f"- load average at end: {loadavg()}", "", "## Results", ""] + table(rows)
     print("\n".join(lines[-len(rows) - 2:]))
