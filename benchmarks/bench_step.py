@@ -15,7 +15,7 @@ They are warmed up, then run in alternating rounds within one process (A B C, B 
 ...) so that machine noise hits them alike, each contender's turn lasting at least 50 ms (see
 `alternate`); each figure is the median over the counted calls.
 
-    PYTHONPATH=. python benchmarks/bench_step.py                 # full suite, ~5 min when quiet
+    PYTHONPATH=. python benchmarks/bench_step.py                 # full suite, ~7 min when quiet
     PYTHONPATH=. python benchmarks/bench_step.py --quick         # tiny + small, ~1 min
     PYTHONPATH=. python benchmarks/bench_step.py --threads 1     # every library single-threaded
     PYTHONPATH=. python benchmarks/bench_step.py --configs medium --cells lstm --dtypes float32 \
