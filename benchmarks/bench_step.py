@@ -11,9 +11,10 @@ One step = forward over the whole sequence + linear read-out + MSE loss + full b
               grads set to None before each step, torch.set_num_threads(2)
 
 All contenders get the same parameters and data; their losses are compared once per row.
-They are warmed up, then run in alternating rounds within one process (A B C, B C A, C A B,
-...) so that machine noise hits them alike, each contender's turn lasting at least 50 ms (see
-`alternate`); each figure is the median over the counted calls.
+They are warmed up, then run in alternating rounds within one process, every round in the
+next of their six orders, so that machine noise hits them alike; each turn starts after a
+100 ms pause and lasts at least 50 ms (see `alternate`). Each figure is the median over the
+counted calls.
 
     PYTHONPATH=. python benchmarks/bench_step.py                 # full suite, ~7 min when quiet
     PYTHONPATH=. python benchmarks/bench_step.py --quick         # tiny + small, ~1 min
