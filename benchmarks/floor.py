@@ -25,13 +25,13 @@ import time
 import numpy as np
 
 import manual_rnn as mr
-from manual_rnn import layers
+from manual_rnn import checks, layers
 from manual_rnn.cells import CELLS as CELL_MODULES
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_step import (CELLS, CONFIGS, DTYPES, GATES, alternate, import_jax,  # noqa: E402
                         jax_contender, loadavg, make_data, machine_header, product_contender,
-                        OpenBLAS)
+                        OpenBLAS, warm_up)
 
 
 def cells_contender(spec, params, xs):
@@ -39,11 +39,11 @@ def cells_contender(spec, params, xs):
     cell = CELL_MODULES[spec.cell]
     p = layers.direction_params(params, 0, "")
     xproj = layers.project(cell, p, xs)
-    T, B, _ = xs.shape
-    H = spec.hidden_size
+    _, layout = checks.inputs(spec, xs, xs.dtype)
+    state0 = tuple(s[0] for s in checks.state(spec, "h0", None, layout, xs.dtype))  # layer 0
     rng = np.random.default_rng(2)
-    state0 = tuple(np.zeros((B, H), xs.dtype) for _ in range(2 if spec.cell == "lstm" else 1))
-    dstates = (rng.standard_normal((T, B, H)).astype(xs.dtype),) + (None,) * (len(state0) - 1)
+    dhs = rng.standard_normal(xs.shape[:2] + state0[0].shape[-1:]).astype(xs.dtype)
+    dstates = (dhs,) + (None,) * (len(state0) - 1)
     dlast = tuple(np.zeros_like(s) for s in state0)
 
     def step():
@@ -85,8 +85,7 @@ def row(jax, ref, config, cell, dtype, budget, settle):
                   "cells": cells_contender(spec, params, xs),
                   "jax": jax_contender(jax, ref, spec, params, xs, targets)[0]}
     for fn in contenders.values():
-        fn()
-        fn()
+        warm_up(fn)
     # A pause before each turn and three calls a turn, the first not counted (see
     # bench_step.alternate: threads left spinning by the previous contender).
     samples, rounds = alternate(contenders, 10 ** 6, least=5,

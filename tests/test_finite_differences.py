@@ -88,8 +88,8 @@ def test_backward_is_the_derivative_of_outputs_and_final_state(case):
     def f(named):
         params, h0 = params_and_h0(a, named)
         ys, state, _ = mr.forward(case.spec, params, named["xs"], h0, a["lengths"], a["masks"])
-        return float(np.sum(ys * a["dys"]) + sum(np.sum(s * d) for s, d in
-                                                   zip(state_parts(state), state_parts(a["dstate"]))))
+        pairs = zip(state_parts(state), state_parts(a["dstate"]))
+        return float(np.sum(ys * a["dys"]) + sum(np.sum(s * d) for s, d in pairs))
 
     _, _, cache = mr.forward(case.spec, a["params"], a["xs"], a["h0"], a["lengths"], a["masks"])
     analytic = as_dict(*mr.backward(case.spec, a["params"], cache, a["dys"], a["dstate"]))

@@ -42,14 +42,14 @@ def forward(spec, p, xproj, state0):
     hs = np.empty((T + 1, B, H), dtype=xproj.dtype)    # hs[t + 1] is h_t, hs[0] is h0
     hs[0] = state0[0]
     u = np.empty((B, G), dtype=xproj.dtype)            # W_hh h_{t-1}; b_hr, b_hz are in xproj
+    u_rz, u_n = u[:, :2 * H], u[:, 2 * H:]
     b_hn = 0 if p["b_hh"] is None else p["b_hh"][2 * H:]
     with overflow_to_zero():
         for t in range(T):
             np.dot(hs[t], p["w_hh"].T, out=u)
             rz = gates[t, :, :2 * H]                   # x_r, x_z: then r, z
-            rz += u[:, :2 * H]
+            rz += u_rz
             sigmoid(rz, out=rz)
-            u_n = u[:, 2 * H:]
             np.add(u_n, b_hn, out=u_ns[t])
             np.multiply(r[t], u_ns[t], out=u_n)
             n[t] += u_n                                # x_n + r * u_n: then n
