@@ -175,7 +175,8 @@ def loadavg():
 
 
 def machine_header(jax, torch, blas, threads,
-                   no_torch="PyTorch not importable (torch column skipped)"):
+                   no_torch="PyTorch not importable (torch column skipped)",
+                   no_jax="JAX not importable"):
     model, flags = cpu_model()
     try:
         usable = len(os.sched_getaffinity(0))
@@ -188,7 +189,7 @@ def machine_header(jax, torch, blas, threads,
         f"{usable} usable by this process",
         f"- Python {platform.python_version()}, NumPy {np.__version__}, "
         + (f"JAX {jax.__version__} ({jax.default_backend()}, {len(jax.devices())} device)"
-           if jax else "JAX not importable")
+           if jax else no_jax)
         + ", " + (f"PyTorch {torch.__version__} (set_num_threads({torch.get_num_threads()}))"
                   if torch else no_torch),
     ]

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-pytest.importorskip("jax")  # both scripts compare against the JAX twin
+pytest.importorskip("jax")  # bench_step.py and floor.py compare against the JAX twin
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -44,3 +44,13 @@ def test_floor_runs_and_times_product_cells_and_jax(tmp_path):
     cells = [c.strip() for c in row.strip("|").split("|")]
     assert cells[:3] == ["tiny (2, 1, 1, 3, 1)", "lstm", "float32"]
     assert all(float(ms) > 0 for ms in cells[3:6])         # product, cells and JAX all timed
+
+
+def test_gemm_ceiling_runs_and_times_product_and_its_matmuls(tmp_path):
+    out = tmp_path / "gemm.md"
+    run("gemm_ceiling.py", "--configs", "tiny", "--cells", "gru", "--dtypes", "float64",
+        "--budget", "0.05", "--gemm-size", "64", "--out", str(out))
+    (row,) = table_rows(out.read_text(), "tiny")
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[:3] == ["tiny (2, 1, 1, 3, 1)", "gru", "float64"]
+    assert all(float(ms) > 0 for ms in cells[3:5])         # product and matmuls both timed
