@@ -402,6 +402,51 @@ def alternate(contenders, rounds, least=None, deadline=None, calls=None, settle=
     return samples, done
 
 
+def time_row(config, cell, dtype, contenders_for, budget, settle, calls):
+    """One row of the smaller scripts (floor.py, gemm_ceiling.py): the configuration's spec,
+    parameters and data, handed to contenders_for(spec, params, xs, targets) -> {name: step};
+    each warmed up, then alternated (see `alternate`) for `budget` seconds and at least 5
+    rounds, with `calls` calls a turn, the first not counted. Returns a dict with the row's
+    config, cell, dtype, median ms per contender, rounds and load average."""
+    T, B, I, H, O = CONFIGS[config]
+    spec = mr.Spec(cell=cell, input_size=I, hidden_size=H, output_size=O)
+    params = mr.init_params(spec, seed=0, dtype=np.dtype(dtype))
+    xs, targets = make_data(spec, T, B, dtype)
+    load_before = loadavg().split()[0]
+    contenders = contenders_for(spec, params, xs, targets)
+    for fn in contenders.values():
+        warm_up(fn)
+    samples, rounds = alternate(contenders, 10 ** 6, least=5,
+                                deadline=time.perf_counter() + budget,
+                                calls={name: calls for name in contenders}, settle=settle)
+    return {"config": config, "cell": cell, "dtype": dtype, "rounds": rounds,
+            "ms": {name: 1e3 * statistics.median(ts) for name, ts in samples.items()},
+            "load": f"{load_before} -> {loadavg().split()[0]}"}
+
+
+def markdown_table(head, rows):
+    """A markdown table: the `head` cells, then one line of cells per row."""
+    return (["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
+            + ["| " + " | ".join(cells) + " |" for cells in rows])
+
+
+def measure_all(args, measure, table, lines):
+    """The table of the smaller scripts (floor.py, gemm_ceiling.py): measure(config, cell,
+    dtype) for every row args asks for, each printed as it comes; then the whole table, also
+    written with the header `lines` to args.out when given."""
+    rows = []
+    for config in args.configs:
+        for cell in args.cells:
+            for dtype in args.dtypes:
+                rows.append(measure(config, cell, dtype))
+                print(table(rows)[-1], flush=True)
+    lines += [f"- load average at end: {loadavg()}", "", "## Results", ""] + table(rows)
+    print("\n".join(lines[-len(rows) - 2:]))
+    if args.out:
+        with open(args.out, "w") as f:
+            f.write("\n".join(lines) + "\n")
+
+
 def spread(times):
     """Half the interquartile range, relative to the median."""
     if len(times) < 4:

@@ -24,14 +24,13 @@ import time
 
 import numpy as np
 
-import manual_rnn as mr
 from manual_rnn import checks, layers
 from manual_rnn.cells import CELLS as CELL_MODULES
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_step import (CELLS, CONFIGS, DTYPES, GATES, alternate, import_jax,  # noqa: E402
-                        jax_contender, loadavg, make_data, machine_header, product_contender,
-                        OpenBLAS, warm_up)
+from bench_step import (CELLS, CONFIGS, DTYPES, GATES, import_jax, jax_contender,  # noqa: E402
+                        machine_header, markdown_table, measure_all, product_contender,
+                        time_row, OpenBLAS)
 
 
 def cells_contender(spec, params, xs):
@@ -76,26 +75,16 @@ def prices(cell, B, H, dtype):
 
 
 def row(jax, ref, config, cell, dtype, budget, settle):
-    T, B, I, H, O = CONFIGS[config]
-    spec = mr.Spec(cell=cell, input_size=I, hidden_size=H, output_size=O)
-    params = mr.init_params(spec, seed=0, dtype=np.dtype(dtype))
-    xs, targets = make_data(spec, T, B, dtype)
-    load_before = loadavg().split()[0]
-    contenders = {"product": product_contender(spec, params, xs, targets),
-                  "cells": cells_contender(spec, params, xs),
-                  "jax": jax_contender(jax, ref, spec, params, xs, targets)[0]}
-    for fn in contenders.values():
-        warm_up(fn)
+    def contenders(spec, params, xs, targets):
+        return {"product": product_contender(spec, params, xs, targets),
+                "cells": cells_contender(spec, params, xs),
+                "jax": jax_contender(jax, ref, spec, params, xs, targets)[0]}
     # A pause before each turn and three calls a turn, the first not counted (see
     # bench_step.alternate: threads left spinning by the previous contender).
-    samples, rounds = alternate(contenders, 10 ** 6, least=5,
-                                deadline=time.perf_counter() + budget,
-                                calls={name: 3 for name in contenders}, settle=settle)
-    ms = {name: 1e3 * statistics.median(ts) for name, ts in samples.items()}
+    result = time_row(config, cell, dtype, contenders, budget, settle, calls=3)
+    T, B, I, H, O = CONFIGS[config]
     multiply, dot = prices(cell, B, H, dtype)
-    return {"config": config, "cell": cell, "dtype": dtype, "ms": ms, "rounds": rounds, "T": T,
-            "multiply_us": 1e6 * multiply, "dot_us": 1e6 * dot,
-            "load": f"{load_before} -> {loadavg().split()[0]}"}
+    return dict(result, T=T, multiply_us=1e6 * multiply, dot_us=1e6 * dot)
 
 
 def table(rows):
@@ -103,16 +92,14 @@ def table(rows):
             "product/JAX", "cells/JAX", "cells us/time step", "JAX us/time step",
             "one (B,H) multiply us", "one recurrent np.dot us", "rounds",
             "1-min load before -> after"]
-    out = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
-    for r in rows:
-        ms = r["ms"]
-        out.append("| " + " | ".join([
-            f"{r['config']} {CONFIGS[r['config']]}", r["cell"], r["dtype"],
-            f"{ms['product']:.3g}", f"{ms['cells']:.3g}", f"{ms['jax']:.3g}",
-            f"**{ms['product'] / ms['jax']:.2f}**", f"**{ms['cells'] / ms['jax']:.2f}**",
-            f"{1e3 * ms['cells'] / r['T']:.3g}", f"{1e3 * ms['jax'] / r['T']:.3g}",
-            f"{r['multiply_us']:.2f}", f"{r['dot_us']:.2f}", str(r["rounds"]), r["load"]]) + " |")
-    return out
+    return markdown_table(head, [[
+        f"{r['config']} {CONFIGS[r['config']]}", r["cell"], r["dtype"],
+        f"{r['ms']['product']:.3g}", f"{r['ms']['cells']:.3g}", f"{r['ms']['jax']:.3g}",
+        f"**{r['ms']['product'] / r['ms']['jax']:.2f}**",
+        f"**{r['ms']['cells'] / r['ms']['jax']:.2f}**",
+        f"{1e3 * r['ms']['cells'] / r['T']:.3g}", f"{1e3 * r['ms']['jax'] / r['T']:.3g}",
+        f"{r['multiply_us']:.2f}", f"{r['dot_us']:.2f}", str(r["rounds"]), r["load"]]
+        for r in rows])
 
 
 def main():
@@ -131,17 +118,8 @@ def main():
     lines = ["## Machine", ""] + machine_header(jax, None, OpenBLAS(), "library defaults",
                                                 no_torch="PyTorch not used here")
     print("\n".join(lines), flush=True)
-    rows = []
-    for config in args.configs:
-        for cell in args.cells:
-            for dtype in args.dtypes:
-                rows.append(row(jax, ref, config, cell, dtype, args.budget, args.settle_ms / 1e3))
-                print(table(rows)[-1], flush=True)
-    lines += [f"- load average at end: {loadavg()}", "", "## Results", ""] + table(rows)
-    print("\n".join(lines[-len(rows) - 2:]))
-    if args.out:
-        with open(args.out, "w") as f:
-            f.write("\n".join(lines) + "\n")
+    measure_all(args, lambda config, cell, dtype: row(jax, ref, config, cell, dtype, args.budget,
+                                                      args.settle_ms / 1e3), table, lines)
 
 
 if __name__ == "__main__":

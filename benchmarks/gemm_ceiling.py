@@ -17,18 +17,15 @@ that its matmuls would take by themselves.
 """
 import argparse
 import os
-import statistics
 import sys
-import time
 
 import numpy as np
 
-import manual_rnn as mr
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_step import (CELLS, CONFIGS, DTYPES, GATES, OpenBLAS, alternate,  # noqa: E402
-                        gemm_rate, loadavg, machine_header, make_data, product_contender,
-                        step_flops, warm_up)
+from bench_step import (CELLS, CONFIGS, DTYPES, GATES, OpenBLAS, gemm_rate,  # noqa: E402
+                        machine_header, markdown_table, measure_all, product_contender,
+                        step_flops, time_row)
 
 
 def matmuls_contender(cell, T, B, I, H, O, dtype):
@@ -62,38 +59,26 @@ def matmuls_contender(cell, T, B, I, H, O, dtype):
 
 def row(config, cell, dtype, budget, settle, peak):
     T, B, I, H, O = CONFIGS[config]
-    spec = mr.Spec(cell=cell, input_size=I, hidden_size=H, output_size=O)
-    params = mr.init_params(spec, seed=0, dtype=np.dtype(dtype))
-    xs, targets = make_data(spec, T, B, dtype)
-    load_before = loadavg().split()[0]
-    contenders = {"product": product_contender(spec, params, xs, targets),
-                  "matmuls": matmuls_contender(cell, T, B, I, H, O, dtype)}
-    for fn in contenders.values():
-        warm_up(fn)
-    samples, rounds = alternate(contenders, 10 ** 6, least=5,
-                                deadline=time.perf_counter() + budget,
-                                calls={name: 2 for name in contenders}, settle=settle)
-    ms = {name: 1e3 * statistics.median(ts) for name, ts in samples.items()}
+
+    def contenders(spec, params, xs, targets):
+        return {"product": product_contender(spec, params, xs, targets),
+                "matmuls": matmuls_contender(cell, T, B, I, H, O, dtype)}
+    result = time_row(config, cell, dtype, contenders, budget, settle, calls=2)
     gflop = step_flops(cell, T, B, I, H, O) / 1e9
-    return {"config": config, "cell": cell, "dtype": dtype, "ms": ms, "rounds": rounds,
-            "product %": 100 * gflop / (ms["product"] / 1e3) / peak,
-            "matmuls %": 100 * gflop / (ms["matmuls"] / 1e3) / peak,
-            "load": f"{load_before} -> {loadavg().split()[0]}"}
+    return dict(result, **{f"{name} %": 100 * gflop / (ms / 1e3) / peak
+                           for name, ms in result["ms"].items()})
 
 
 def table(rows):
     head = ["config (T,B,I,H,O)", "cell", "dtype", "product ms", "matmuls ms", "matmul share",
             "product % GEMM peak", "matmuls alone % GEMM peak", "rounds",
             "1-min load before -> after"]
-    out = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
-    for r in rows:
-        ms = r["ms"]
-        out.append("| " + " | ".join([
-            f"{r['config']} {CONFIGS[r['config']]}", r["cell"], r["dtype"],
-            f"{ms['product']:.3g}", f"{ms['matmuls']:.3g}",
-            f"{ms['matmuls'] / ms['product']:.0%}", f"{r['product %']:.0f}%",
-            f"**{r['matmuls %']:.0f}%**", str(r["rounds"]), r["load"]]) + " |")
-    return out
+    return markdown_table(head, [[
+        f"{r['config']} {CONFIGS[r['config']]}", r["cell"], r["dtype"],
+        f"{r['ms']['product']:.3g}", f"{r['ms']['matmuls']:.3g}",
+        f"{r['ms']['matmuls'] / r['ms']['product']:.0%}", f"{r['product %']:.0f}%",
+        f"**{r['matmuls %']:.0f}%**", str(r["rounds"]), r["load"]]
+        for r in rows])
 
 
 def main():
@@ -115,18 +100,9 @@ def main():
         args.gemm_size, args.gemm_size,
         ", ".join(f"{dtype} {rate:.1f} GFLOP/s" for dtype, rate in peaks.items())))
     print("\n".join(lines), flush=True)
-    rows = []
-    for config in args.configs:
-        for cell in args.cells:
-            for dtype in args.dtypes:
-                rows.append(row(config, cell, dtype, args.budget, args.settle_ms / 1e3,
-                                peaks[dtype]))
-                print(table(rows)[-1], flush=True)
-    lines += [f"- load average at end: {loadavg()}", "", "## Results", ""] + table(rows)
-    print("\n".join(lines[-len(rows) - 2:]))
-    if args.out:
-        with open(args.out, "w") as f:
-            f.write("\n".join(lines) + "\n")
+    measure_all(args, lambda config, cell, dtype: row(config, cell, dtype, args.budget,
+                                                      args.settle_ms / 1e3, peaks[dtype]),
+                table, lines)
 
 
 if __name__ == "__main__":
