@@ -43,13 +43,16 @@ def forward(spec, p, xproj, state0):
     hs[0] = state0[0]
     u = np.empty((B, G), dtype=xproj.dtype)            # W_hh h_{t-1}; b_hr, b_hz are in xproj
     u_rz, u_n = u[:, :2 * H], u[:, 2 * H:]
+    # The sigmoid's four passes run on a contiguous buffer: on the step's r, z blocks, strided
+    # rows of gates[t], each pass costs 2-4 times as much.
+    rz = np.empty((B, 2 * H), dtype=xproj.dtype)
     b_hn = 0 if p["b_hh"] is None else p["b_hh"][2 * H:]
     with overflow_to_zero():
         for t in range(T):
             np.dot(hs[t], p["w_hh"].T, out=u)
-            rz = gates[t, :, :2 * H]                   # x_r, x_z: then r, z
-            rz += u_rz
+            np.add(gates[t, :, :2 * H], u_rz, out=rz)  # x_r + u_r, x_z + u_z
             sigmoid(rz, out=rz)
+            gates[t, :, :2 * H] = rz                   # r, z
             np.add(u_n, b_hn, out=u_ns[t])
             np.multiply(r[t], u_ns[t], out=u_n)
             n[t] += u_n                                # x_n + r * u_n: then n
