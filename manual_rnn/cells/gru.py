@@ -46,6 +46,7 @@ def forward(spec, p, xproj, state0):
     # The sigmoid's four passes run on a contiguous buffer: on the step's r, z blocks, strided
     # rows of gates[t], each pass costs 2-4 times as much.
     rz = np.empty((B, 2 * H), dtype=xproj.dtype)
+    n_t = np.empty((B, H), dtype=xproj.dtype)
     b_hn = 0 if p["b_hh"] is None else p["b_hh"][2 * H:]
     with overflow_to_zero():
         for t in range(T):
@@ -54,12 +55,13 @@ def forward(spec, p, xproj, state0):
             sigmoid(rz, out=rz)
             gates[t, :, :2 * H] = rz                   # r, z
             np.add(u_n, b_hn, out=u_ns[t])
-            np.multiply(r[t], u_ns[t], out=u_n)
-            n[t] += u_n                                # x_n + r * u_n: then n
-            tanh(n[t], out=n[t])
-            np.subtract(hs[t], n[t], out=hs[t + 1])    # h_t = n + z * (h_{t-1} - n)
+            np.multiply(r[t], u_ns[t], out=n_t)
+            n_t += n[t]                                # x_n + r * u_n
+            tanh(n_t, out=n_t)
+            n[t] = n_t
+            np.subtract(hs[t], n_t, out=hs[t + 1])     # h_t = n + z * (h_{t-1} - n)
             hs[t + 1] *= z[t]
-            hs[t + 1] += n[t]
+            hs[t + 1] += n_t
     return (hs[1:],), (gates, u_ns, hs)
 
 
