@@ -141,7 +141,11 @@ def backprop_direction(spec, p, x, saved, dhs, dfinal, lengths):
         if p["b_ih"] is not None:
             dp_segment["b_ih"] = dxproj.sum(axis=(0, 1))
         matmul_steps(dxproj, p["w_ih"], out=dx[a:b])
-        dp = {n: dp.get(n, 0) + g for n, g in dp_segment.items()}
+        if dp:                                         # a later segment adds in place
+            for name, g in dp_segment.items():
+                dp[name] += g
+        else:                                          # the first is taken as it is, not copied
+            dp = dp_segment
     return dp, dx, carry
 
 
