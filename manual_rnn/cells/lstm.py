@@ -17,7 +17,8 @@ for the last step, from beyond the sequence: dlast):
     di, df, dg = dc_t * g, dc_t * c_{t-1}, dc_t * i
     da_t = [di * i(1-i), df * f(1-f), dg * (1-g^2), do * o(1-o)]
     dh_{t-1} += W_hh^T da_t             dc_{t-1} += dc_t * f
-    dW_hh = sum_t da_t h_{t-1}^T   db_hh = sum_t da_t   dW_hr = sum_t dh_t m_t^T   dxproj_t = da_t
+    dW_hh = sum_t da_t h_{t-1}^T   db_hh = db_ih = sum_t da_t   dW_hr = sum_t dh_t m_t^T
+    dxproj_t = da_t
 """
 import numpy as np
 
@@ -112,6 +113,7 @@ def backward(spec, p, cache, dstates, dlast):
     dp = {"w_hh": sum_over_steps(da, hs[:-1])}
     if p["b_hh"] is not None:
         dp["b_hh"] = da.sum(axis=(0, 1))
+        dp["b_ih"] = dp["b_hh"].copy()                 # b_ih enters a_t as b_hh does
     if p["w_hr"] is not None:
         dp["w_hr"] = sum_over_steps(dhs, ms)
     return da, dp, (dh, dc)

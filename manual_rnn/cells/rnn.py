@@ -8,7 +8,7 @@ step, from beyond the sequence: dlast):
 
     da_t      = dh_t * f'(a_t)                       (f' written through h_t)
     dh_{t-1} += W_hh^T da_t
-    dW_hh = sum_t da_t h_{t-1}^T      db_hh = sum_t da_t      dxproj_t = da_t
+    dW_hh = sum_t da_t h_{t-1}^T      db_hh = db_ih = sum_t da_t      dxproj_t = da_t
 """
 import numpy as np
 
@@ -46,4 +46,5 @@ def backward(spec, p, hs, dstates, dlast):
     dp = {"w_hh": sum_over_steps(da, hs[:-1])}
     if p["b_hh"] is not None:
         dp["b_hh"] = da.sum(axis=(0, 1))
+        dp["b_ih"] = dp["b_hh"].copy()                 # b_ih enters a_t as b_hh does
     return da, dp, (dh,)
