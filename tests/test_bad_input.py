@@ -153,6 +153,19 @@ def test_nothing_modifies_the_callers_arrays(case):
             assert np.array_equal(value, before), key
 
 
+@given(cases())
+def test_every_gradient_is_an_array_of_its_own(case):
+    # An optimiser updates gradients in place (clipping, momentum): two names sharing memory,
+    # as db_ih and db_hh could (they are the same sum for the Elman cell and the LSTM), would
+    # then change together.
+    a = case.arrays()
+    _, grads, dxs, dh0 = mr.loss_and_grads(case.spec, a["params"], a["xs"], a["targets"],
+                                           case.loss, a["h0"], a["lengths"])
+    arrays = list(grads.values()) + [dxs] + (list(dh0) if isinstance(dh0, tuple) else [dh0])
+    for i, x in enumerate(arrays):
+        assert not any(np.shares_memory(x, y) for y in arrays[i + 1:]), list(grads)[i:i + 1]
+
+
 @pytest.mark.parametrize("nonlinearity", ["sigmoid", "tanh", "relu"])
 @pytest.mark.parametrize("scale", [1000.0, -1000.0])
 def test_saturated_activations_and_softmax_stay_finite_and_silent(nonlinearity, scale):
