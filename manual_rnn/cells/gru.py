@@ -43,8 +43,8 @@ def forward(spec, p, xproj, state0):
     hs[0] = state0[0]
     u = np.empty((B, G), dtype=xproj.dtype)            # W_hh h_{t-1}; b_hr, b_hz are in xproj
     u_rz, u_n = u[:, :2 * H], u[:, 2 * H:]
-    # The sigmoid's four passes run on a contiguous buffer: on the step's r, z blocks, strided
-    # rows of gates[t], each pass costs 2-4 times as much.
+    # r, z and n are formed in contiguous buffers and copied into gates[t] once: on the strided
+    # gate blocks of gates[t], each of the step's passes would cost 2-4 times as much.
     rz = np.empty((B, 2 * H), dtype=xproj.dtype)
     n_t = np.empty((B, H), dtype=xproj.dtype)
     b_hn = 0 if p["b_hh"] is None else p["b_hh"][2 * H:]
