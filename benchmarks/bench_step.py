@@ -255,6 +255,14 @@ def gemm_rate(dtype, n, repeats):
 
 # ---- contenders ----------------------------------------------------------------------------------
 
+def problem(config, cell, dtype):
+    """A configuration's spec, parameters (seed 0) and data: (spec, params, xs, targets)."""
+    T, B, I, H, O = CONFIGS[config]
+    spec = mr.Spec(cell=cell, input_size=I, hidden_size=H, output_size=O)
+    params = mr.init_params(spec, seed=0, dtype=np.dtype(dtype))
+    return (spec, params) + make_data(spec, T, B, dtype)
+
+
 def make_data(spec, T, B, dtype):
     rng = np.random.default_rng(1)
     xs = rng.standard_normal((T, B, spec.input_size)).astype(dtype)
@@ -408,12 +416,8 @@ def time_row(config, cell, dtype, contenders_for, budget, settle, calls):
     each warmed up, then alternated (see `alternate`) for `budget` seconds and at least 5
     rounds, with `calls` calls a turn, the first not counted. Returns a dict with the row's
     config, cell, dtype, median ms per contender, rounds and load average."""
-    T, B, I, H, O = CONFIGS[config]
-    spec = mr.Spec(cell=cell, input_size=I, hidden_size=H, output_size=O)
-    params = mr.init_params(spec, seed=0, dtype=np.dtype(dtype))
-    xs, targets = make_data(spec, T, B, dtype)
     load_before = loadavg().split()[0]
-    contenders = contenders_for(spec, params, xs, targets)
+    contenders = contenders_for(*problem(config, cell, dtype))
     for fn in contenders.values():
         warm_up(fn)
     samples, rounds = alternate(contenders, 10 ** 6, least=5,
@@ -460,9 +464,7 @@ def spread(times):
 def bench_row(args, config, cell, dtype, jax, ref, torch, peaks):
     row_start = time.perf_counter()
     T, B, I, H, O = CONFIGS[config]
-    spec = mr.Spec(cell=cell, input_size=I, hidden_size=H, output_size=O)
-    params = mr.init_params(spec, seed=0, dtype=np.dtype(dtype))
-    xs, targets = make_data(spec, T, B, dtype)
+    spec, params, xs, targets = problem(config, cell, dtype)
     load_before = loadavg()
 
     contenders = {"product": product_contender(spec, params, xs, targets)}
@@ -533,7 +535,7 @@ def table(rows, have_jax, have_torch):
     head += ["product GFLOP/s", "% GEMM peak", "product peak MiB"]
     head += ["torch peak MiB"] * have_torch + ["JAX XLA MiB"] * have_jax
     head += ["rounds", "1-min load before -> after"]
-    out = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
+    lines = []
     for r in rows:
         ms, sp = r["ms"], r["spread"]
         cells = [f"{r['config']} {CONFIGS[r['config']]}",
@@ -553,8 +555,8 @@ def table(rows, have_jax, have_torch):
         if have_jax:
             cells.append(fmt_mib(r["mem_xla"]))
         cells += [str(r["rounds"]) + ("" if r["agree"] else " (losses DISAGREE)"), r["load"]]
-        out.append("| " + " | ".join(cells) + " |")
-    return out
+        lines.append(cells)
+    return markdown_table(head, lines)
 
 
 def losers(rows, have_jax, have_torch):

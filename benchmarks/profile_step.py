@@ -21,12 +21,11 @@ import sys
 import time
 from collections import defaultdict
 
-import numpy as np
 
 import manual_rnn as mr
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_step import CONFIGS, PRODUCT_SOURCE, OpenBLAS, make_data  # noqa: E402
+from bench_step import CONFIGS, PRODUCT_SOURCE, OpenBLAS, problem  # noqa: E402
 
 PACKAGE = os.path.dirname(os.path.abspath(mr.__file__))
 
@@ -82,10 +81,7 @@ def main(argv=None):
 
     if args.threads:
         OpenBLAS().set_num_threads(args.threads)
-    T, B, I, H, O = CONFIGS[args.config]
-    spec = mr.Spec(cell=args.cell, input_size=I, hidden_size=H, output_size=O)
-    params = mr.init_params(spec, seed=0, dtype=np.dtype(args.dtype))
-    xs, targets = make_data(spec, T, B, args.dtype)
+    spec, params, xs, targets = problem(args.config, args.cell, args.dtype)
 
     def step():
         return mr.loss_and_grad(spec, params, xs, targets, loss="mse")

@@ -138,8 +138,6 @@ def backprop_direction(spec, p, x, saved, dhs, dfinal, lengths):
                 ds[last[ending] - a, ending] += df[ending]
         dxproj, dp_segment, carry = cell.backward(spec, p, cell_cache, dstates, carry)
         dp_segment["w_ih"] = sum_over_steps(dxproj, x[a:b])
-        if p["b_ih"] is not None and "b_ih" not in dp_segment:   # the GRU's is not db_hh's
-            dp_segment["b_ih"] = dxproj.sum(axis=(0, 1))
         matmul_steps(dxproj, p["w_ih"], out=dx[a:b])
         if dp:                                         # a later segment adds in place
             for name, g in dp_segment.items():

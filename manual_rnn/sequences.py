@@ -10,10 +10,8 @@ def matmul_steps(x, w, out=None):
     """x_t @ w for every step of x (T, B, n) and a matrix w (n, m): (T, B, m), written into
     `out` when given (C-contiguous, so that its 2-D reshape is a view of it)."""
     T, B, n = x.shape
-    if out is None:
-        return (x.reshape(T * B, n) @ w).reshape(T, B, -1)
-    np.matmul(x.reshape(T * B, n), w, out=out.reshape(T * B, -1))
-    return out
+    flat_out = None if out is None else out.reshape(T * B, -1)
+    return np.matmul(x.reshape(T * B, n), w, out=flat_out).reshape(T, B, -1)
 
 
 def sum_over_steps(a, b):

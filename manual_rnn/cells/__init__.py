@@ -15,8 +15,8 @@ this direction's weights {"w_hh", "b_hh", "w_hr"} (None where absent); `state0` 
 above, the head), None for a state nothing outside reads (the LSTM's c, unless lengths end
 sequences early); `dlast` is the gradient on the last step's state from beyond the sequence
 (a later segment, or dstate). `backward` adds the gradient through time itself. `dp` holds
-the gradients of w_hh, b_hh and w_hr, and of b_ih where it is b_hh's (Elman, LSTM); for the GRU
-`layers.py` sums dxproj for it.
+the gradients of w_hh, b_ih, b_hh and w_hr (those the spec has); w_ih's needs the layer's input,
+so `layers.py` forms it from dxproj.
 
 The time loops multiply by the weights with np.dot rather than np.matmul: on 2-D arrays both
 call the same BLAS routine, and np.dot skips about 1-2 us of set-up per call, which is 2-8% of a

@@ -11,7 +11,7 @@ step, from beyond the sequence: dlast):
     da_n = dn * (1 - n^2)        da_r = da_n * u_n * r(1-r)        da_z = dz * z(1-z)
     dxproj_t = [da_r, da_z, da_n]          du_t = [da_r, da_z, da_n * r]
     dh_{t-1} += dh_t * z + W_hh^T du_t
-    dW_hh = sum_t du_t h_{t-1}^T     db_hh = sum_t du_t
+    dW_hh = sum_t du_t h_{t-1}^T     db_hh = sum_t du_t     db_ih = sum_t dxproj_t
 """
 import numpy as np
 
@@ -100,4 +100,5 @@ def backward(spec, p, cache, dstates, dlast):
     dp = {"w_hh": sum_over_steps(du, hs[:-1])}
     if p["b_hh"] is not None:
         dp["b_hh"] = du.sum(axis=(0, 1))
+        dp["b_ih"] = dxproj.sum(axis=(0, 1))           # b_hn enters scaled by r, so not db_hh
     return dxproj, dp, (dh,)
