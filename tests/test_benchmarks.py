@@ -54,3 +54,13 @@ def test_gemm_ceiling_runs_and_times_product_and_its_matmuls(tmp_path):
     cells = [c.strip() for c in row.strip("|").split("|")]
     assert cells[:3] == ["tiny (2, 1, 1, 3, 1)", "gru", "float64"]
     assert all(float(ms) > 0 for ms in cells[3:5])         # product and matmuls both timed
+
+
+def test_call_costs_prices_every_operation(tmp_path):
+    out = tmp_path / "costs.md"
+    run("call_costs.py", "--configs", "small", "--dtypes", "float32", "--calls", "20",
+        "--out", str(out))
+    (row,) = [line for line in out.read_text().splitlines() if line.startswith("| small (")]
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[:2] == ["small (B=16, H=32)", "float32"]
+    assert len(cells) == 8 and all(float(us) > 0 for us in cells[2:])
