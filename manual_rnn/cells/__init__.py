@@ -8,8 +8,8 @@ Every cell has the same contract, so `layers.py` stacks, reverses and masks them
 
 `xproj` (T, B, G*H) is W_ih x_t + input_bias(p) for every step, computed outside as one matmul
 and one addition: b_ih, plus b_hh where the cell adds it unchanged (Elman, LSTM). A cell may
-overwrite it (the LSTM and GRU keep their gates there), so the caller passes a fresh one. `p` holds
-this direction's weights {"w_hh", "b_hh", "w_hr"} (None where absent); `state0` and
+overwrite it (the LSTM and GRU keep their gates there), so the caller passes a fresh one. `p`
+holds this direction's weights {"w_hh", "b_hh", "w_hr"} (None where absent); `state0` and
 `states` are tuples, (h,) or (h, c) for the LSTM, `states` stacked over time (T, B, .).
 `dstates` is the gradient reaching each step's state from outside the recurrence (the layer
 above, the head), None for a state nothing outside reads (the LSTM's c, unless lengths end
