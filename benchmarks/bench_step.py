@@ -176,7 +176,7 @@ def loadavg():
 
 def machine_header(jax, torch, blas, threads,
                    no_torch="PyTorch not importable (torch column skipped)",
-                   no_jax="JAX not importable"):
+                   no_jax="JAX not importable", per_row_load=True):
     model, flags = cpu_model()
     try:
         usable = len(os.sched_getaffinity(0))
@@ -225,8 +225,8 @@ def machine_header(jax, torch, blas, threads,
         lines.append("- other threading/BLAS variables: "
                      + ", ".join(f"{k}={os.environ[k]!r}" for k in other))
     lines.append(f"- threads: {threads}")
-    lines.append(f"- load average at start: {loadavg()} (the machine may be shared; see the "
-                 "per-row load in the table)")
+    lines.append(f"- load average at start: {loadavg()} (the machine may be shared"
+                 + ("; see the per-row load in the table)" if per_row_load else ")"))
     return lines
 
 

@@ -11,8 +11,8 @@ For each configuration's (B, H) and dtype it prices, as medians of batches of ca
     np.dot      the recurrent (B, H) @ (H, 4H)
     finite?     checks.all_finite on a 12-number parameter, as every step checks each parameter
 
-and, per number on a 2^20-element array, exp, tanh and multiply: how much of a call is the
-arithmetic itself. Nothing here needs JAX.
+(multiply and np.dot are floor.py's own prices) and, per number on a 2^20-element array, exp,
+tanh and multiply: how much of a call is the arithmetic itself. Nothing here needs JAX.
 
     PYTHONPATH=. python benchmarks/call_costs.py
     PYTHONPATH=. python benchmarks/call_costs.py --configs small --out /tmp/costs.md
@@ -29,7 +29,7 @@ from manual_rnn.checks import all_finite
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_step import (CONFIGS, DTYPES, OpenBLAS, loadavg, machine_header,  # noqa: E402
                         markdown_table)
-from floor import call_price  # noqa: E402
+from floor import call_price, prices  # noqa: E402
 
 
 def step_prices(B, H, dtype, calls):
@@ -39,17 +39,16 @@ def step_prices(B, H, dtype, calls):
     gates = rng.uniform(-3, 3, (B, 4 * H)).astype(dtype)
     block = gates[:, H:2 * H]
     activated = np.empty_like(gates)
-    w = rng.uniform(-1, 1, (4 * H, H)).astype(dtype)
     param = rng.uniform(-1, 1, 12).astype(dtype)
 
-    ops = {"multiply": lambda: np.multiply(a, b, out=out),
-           "strided": lambda: np.multiply(block, b, out=out),
+    ops = {"strided": lambda: np.multiply(block, b, out=out),
            "sigmoid": lambda: sigmoid_in_loop(gates, out=activated),
            "tanh": lambda: np.tanh(a, out=out),
-           "np.dot": lambda: np.dot(a, w.T, out=activated),
            "finite?": lambda: all_finite(param)}
     with overflow_to_zero():           # entered once, as the cells enter it around their loop
-        return {name: 1e6 * call_price(fn, calls) for name, fn in ops.items()}
+        us = {name: 1e6 * call_price(fn, calls) for name, fn in ops.items()}
+    us["multiply"], us["np.dot"] = (1e6 * s for s in prices("lstm", B, H, dtype, calls))
+    return us
 
 
 def per_number(dtype, n=1 << 20):
@@ -80,8 +79,8 @@ def main(argv=None):
 
     lines = ["## Machine", ""] + machine_header(None, None, OpenBLAS(), "library defaults",
                                                 no_torch="PyTorch not used here",
-                                                no_jax="JAX not used here")
-    lines = [line.split(" (the machine")[0] for line in lines]   # no per-row load here
+                                                no_jax="JAX not used here",
+                                                per_row_load=False)
     lines.append(f"- NumPy SIMD extensions found: {simd_found()}")
     names = ["multiply", "strided", "sigmoid", "tanh", "np.dot", "finite?"]
     rows = []

@@ -64,14 +64,14 @@ def call_price(fn, calls=2000, repeats=7):
     return statistics.median(times)
 
 
-def prices(cell, B, H, dtype):
+def prices(cell, B, H, dtype, calls=2000):
     """(one in-place (B, H) multiply, one (B, H) @ (H, G*H) np.dot), in seconds."""
     rng = np.random.default_rng(3)
     a, b, out = (rng.standard_normal((B, H)).astype(dtype) for _ in range(3))
     w = rng.standard_normal((GATES[cell] * H, H)).astype(dtype)
     u = np.empty((B, GATES[cell] * H), dtype)
-    return (call_price(lambda: np.multiply(a, b, out=out)),
-            call_price(lambda: np.dot(a, w.T, out=u)))
+    return (call_price(lambda: np.multiply(a, b, out=out), calls),
+            call_price(lambda: np.dot(a, w.T, out=u), calls))
 
 
 def row(jax, ref, config, cell, dtype, budget, settle):

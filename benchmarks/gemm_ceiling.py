@@ -21,7 +21,6 @@ import sys
 
 import numpy as np
 
-
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_step import (CELLS, CONFIGS, DTYPES, GATES, OpenBLAS, gemm_rate,  # noqa: E402
                         machine_header, markdown_table, measure_all, product_contender,

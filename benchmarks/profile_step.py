@@ -21,7 +21,6 @@ import sys
 import time
 from collections import defaultdict
 
-
 import manual_rnn as mr
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
