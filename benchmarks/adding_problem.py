@@ -27,8 +27,8 @@ sys.path.insert(0, os.path.dirname(HERE))
 
 import numpy as np  # noqa: E402
 
-from manual_rnn import train  # noqa: E402
-from manual_rnn.plot import moving_average, require_matplotlib  # noqa: E402
+from manual_rnn.app import train  # noqa: E402
+from manual_rnn.app.plot import moving_average, require_matplotlib  # noqa: E402
 
 CELLS = {"lstm": "LSTM", "gru": "GRU", "rnn": "tanh RNN"}
 COLOURS = {"lstm": "tab:blue", "gru": "tab:green", "rnn": "tab:red"}

@@ -1,8 +1,16 @@
-"""manual_rnn: recurrent networks with backpropagation through time written by hand in NumPy."""
+"""manual_rnn: recurrent networks with backpropagation through time written by hand in NumPy.
+
+The package has three parts, and imports flow one way, core <- verify <- app:
+
+- the numerical core: `spec`, `cells`, `layers`, `model`, `losses` (with `checks`,
+  `activations`, `sequences`);
+- `verify`: the tools that check gradients (finite differences, RTRL);
+- `app`: tasks, optimisers, training, checkpoints, the demo and the command line.
+"""
 from . import losses
-from . import optim, tasks
+from .app import optim, tasks
+from .app.optim import clip_grad_norm
 from .model import backward, dropout_masks, forward, loss_and_grad, loss_and_grads
-from .optim import clip_grad_norm
 from .spec import Spec, init_params, param_shapes
 
 __all__ = ["Spec", "init_params", "param_shapes", "forward", "backward", "loss_and_grad",

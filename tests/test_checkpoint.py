@@ -8,8 +8,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from manual_rnn import checkpoint, train
-from manual_rnn.train import Config
+from manual_rnn.app import checkpoint, train
+from manual_rnn.app.train import Config
 
 CONFIG = Config(task="sine", seq_len=6, cell="lstm", hidden=3, layers=2, steps=3, batch=2,
                 eval_every=2, eval_batch=4)

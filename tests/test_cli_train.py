@@ -14,7 +14,7 @@ import termios
 import numpy as np
 import pytest
 
-from manual_rnn import checkpoint, cli
+from manual_rnn.app import checkpoint, cli
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ENV = {**os.environ, "PYTHONPATH": ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),

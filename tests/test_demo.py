@@ -4,8 +4,8 @@ import sys
 
 import numpy as np
 
-from manual_rnn import demo
-from manual_rnn.gradcheck import compare, numerical_gradient
+from manual_rnn.app import demo
+from manual_rnn.verify.gradcheck import compare, numerical_gradient
 
 
 def test_demo_from_the_notebook_weights_starts_at_the_notebooks_loss():

@@ -12,7 +12,7 @@ import numpy as np
 from hypothesis import assume, given, settings
 
 import manual_rnn as mr
-from manual_rnn.gradcheck import compare, numerical_gradient
+from manual_rnn.verify.gradcheck import compare, numerical_gradient
 from cases import cases
 from helpers import as_dict, state_parts
 

@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
-from manual_rnn import cli
+from manual_rnn.app import cli
 from manual_rnn.cells import rnn
-from manual_rnn.gradcheck import compare, numerical_gradient
+from manual_rnn.verify.gradcheck import compare, numerical_gradient
 
 
 def test_numerical_gradient_of_a_known_function():

@@ -10,7 +10,7 @@ import numpy as np
 from hypothesis import given, strategies as st
 
 from manual_rnn import losses
-from manual_rnn.gradcheck import compare, numerical_gradient
+from manual_rnn.verify.gradcheck import compare, numerical_gradient
 
 
 @st.composite

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from hypothesis.extra.numpy import array_shapes, arrays
 
-from manual_rnn import optim
+from manual_rnn.app import optim
 from manual_rnn.spec import Spec, init_params
 
 NAMES = list(optim.OPTIMIZERS)

@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import manual_rnn as mr
-from manual_rnn import rtrl
-from manual_rnn.gradcheck import compare, numerical_gradient
+from manual_rnn.verify import rtrl
+from manual_rnn.verify.gradcheck import compare, numerical_gradient
 
 from helpers import assert_dicts_close, state_parts
 

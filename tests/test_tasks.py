@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, strategies as st
 
 import manual_rnn as mr
-from manual_rnn import tasks
-from manual_rnn.tasks import Adding, Batch, CharText, CopyMemory, Sine, Toy, make, sample_text
+from manual_rnn.app import tasks
+from manual_rnn.app.tasks import Adding, Batch, CharText, CopyMemory, Sine, Toy, make, sample_text
 
 TEXT = "".join(f"line {i}: the quick brown fox jumps over the lazy dog.\n" for i in range(40))
 

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 import manual_rnn as mr
-from manual_rnn import checkpoint, train
-from manual_rnn.train import Config, tbptt_grads
+from manual_rnn.app import checkpoint, train
+from manual_rnn.app.train import Config, tbptt_grads
 from helpers import state_parts
 
 T, B = 11, 3

@@ -16,8 +16,8 @@ def _demo(args):
 def _gradcheck(args):
     import numpy as np
 
-    from .gradcheck import check_model
-    from .spec import Spec, init_params
+    from ..verify.gradcheck import check_model
+    from ..spec import Spec, init_params
 
     if args.checkpoint is not None:
         return _gradcheck_checkpoint(args)
@@ -50,7 +50,7 @@ def _gradcheck(args):
 
 
 def _verdict(table, note):
-    from .gradcheck import format_table
+    from ..verify.gradcheck import format_table
 
     print(format_table(table))
     if note:
@@ -65,7 +65,7 @@ def _gradcheck_checkpoint(args):
     """Check the gradients of a trained model on a short batch of its own task."""
     from . import checkpoint
     from . import train as training
-    from .gradcheck import check_model
+    from ..verify.gradcheck import check_model
 
     state = checkpoint.load(args.checkpoint)
     if args.seq_len < 1 or args.batch < 1:

@@ -115,7 +115,7 @@ def check_model(spec, params, xs, targets, loss="mse", h0=None, lengths=None, us
     """Compare every gradient of `loss_and_grads` with central differences (in float64; at
     most `fd_entries` sampled entries per array when given) and, when JAX is installed and
     use_twin, with the JAX twin (every entry). Returns (rows, note)."""
-    from .model import forward, loss_and_grads   # gradcheck itself stays importable alone
+    from ..model import forward, loss_and_grads   # gradcheck itself stays importable alone
 
     dtype = next(iter(params.values())).dtype
     if h0 is None:   # check the gradient at the zero state, which forward uses for None

@@ -9,10 +9,10 @@ UnboundLocalError. `--init notebook` starts from the weights it printed.
 """
 import numpy as np
 
-from .gradcheck import check_model, format_table
-from .model import loss_and_grad
+from ..verify.gradcheck import check_model, format_table
+from ..model import loss_and_grad
 from .optim import SGD
-from .spec import Spec, init_params
+from ..spec import Spec, init_params
 
 SPEC = Spec(cell="rnn", input_size=1, hidden_size=3, output_size=1, nonlinearity="sigmoid")
 XS = np.array([[1.0], [2.0]])          # unbatched: (T, I)

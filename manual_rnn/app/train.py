@@ -21,12 +21,12 @@ from typing import Iterator, Optional
 import numpy as np
 
 from . import tasks
-from .losses import LOSSES
-from .model import forward, loss_grads_and_state
-from .model import dropout_masks as draw_dropout_masks
+from ..losses import LOSSES
+from ..model import forward, loss_grads_and_state
+from ..model import dropout_masks as draw_dropout_masks
 from .optim import OPTIMIZERS, clip_grad_norm
 from .optim import make as make_optimizer
-from .spec import CELLS, Spec, init_params
+from ..spec import CELLS, Spec, init_params
 
 # What task.metric measures, for reports and plots.
 METRICS = {"toy": "notebook loss", "sine": "MSE", "adding": "MSE", "copy": "copy accuracy",

@@ -23,7 +23,7 @@ from dataclasses import asdict
 import numpy as np
 
 from . import train
-from .spec import Spec, check_params
+from ..spec import Spec, check_params
 
 FORMAT = "manual_rnn.checkpoint"
 VERSION = 1

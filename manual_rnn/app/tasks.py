@@ -25,9 +25,9 @@ from typing import ClassVar, NamedTuple, Optional
 
 import numpy as np
 
-from .checks import integer as _check_int
-from .losses import log_softmax
-from .model import forward
+from ..checks import integer as _check_int
+from ..losses import log_softmax
+from ..model import forward
 
 SPLITS = ("train", "eval")
 

@@ -61,10 +61,10 @@ from typing import NamedTuple, Optional
 
 import numpy as np
 
-from . import checks
-from .activations import ACTIVATIONS, sigmoid, tanh
-from .losses import LOSSES
-from .spec import Spec, check_params, param_shapes
+from .. import checks
+from ..activations import ACTIVATIONS, sigmoid, tanh
+from ..losses import LOSSES
+from ..spec import Spec, check_params, param_shapes
 
 
 # ----------------------------------------------------------------------------- one cell step
