@@ -86,7 +86,7 @@ def import_jax():
     except ImportError:
         return None, None
     jax.config.update("jax_enable_x64", True)  # float32 inputs/params stay float32
-    import reference
+    import manual_rnn_reference as reference
     return jax, reference
 
 

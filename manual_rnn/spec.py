@@ -24,9 +24,11 @@ DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 @dataclass(frozen=True)
 class Spec:
-    """The shape of a recurrent network with a linear read-out at every step.
+    """The shape of a recurrent network, with an optional linear read-out at every step.
 
     cell:          "rnn" (Elman), "lstm" or "gru", with PyTorch's equations.
+    output_size:   features of the read-out y_t = W_head h_t + b_head; None for a headless
+                   network, whose outputs are the top layer's hidden states.
     nonlinearity:  the Elman cell's activation, "tanh", "relu" or "sigmoid"; LSTM and GRU
                    take no choice here, so it must stay "tanh" for them.
     proj_size:     LSTM only: h_t = W_hr (o_t * tanh(c_t)) has proj_size features (0 = off).
@@ -34,12 +36,16 @@ class Spec:
                    (between layers only, as in PyTorch); applied only when masks are passed.
     batch_first:   inputs and outputs are (B, T, F) instead of (T, B, F); states stay
                    (layers * directions, B, H) as in PyTorch.
+    reset_after:   GRU only: True applies the reset gate after the recurrent matmul,
+                   n = tanh(W_in x + b_in + r * (W_hn h + b_hn)) (PyTorch, cuDNN, Keras's
+                   default); False before it, n = tanh(W_in x + b_in + W_hn (r * h) + b_hn)
+                   (Cho et al. 2014, Keras's reset_after=False, ONNX's linear_before_reset=0).
     """
 
     cell: str
     input_size: int
     hidden_size: int
-    output_size: int
+    output_size: int | None = None
     num_layers: int = 1
     bidirectional: bool = False
     nonlinearity: str = "tanh"
@@ -47,6 +53,7 @@ class Spec:
     batch_first: bool = False
     proj_size: int = 0
     dropout: float = 0.0
+    reset_after: bool = True
 
     def __post_init__(self):
         if self.cell not in CELLS:
@@ -57,8 +64,10 @@ class Spec:
         if self.cell != "rnn" and self.nonlinearity != "tanh":
             raise ValueError(f"nonlinearity applies to cell='rnn' only; cell={self.cell!r} "
                              f"got nonlinearity={self.nonlinearity!r}")
-        for name in ("input_size", "hidden_size", "output_size", "num_layers"):
+        for name in ("input_size", "hidden_size", "num_layers"):
             _check_int(name, getattr(self, name), 1)
+        if self.output_size is not None:
+            _check_int("output_size", self.output_size, 1)
         _check_int("proj_size", self.proj_size, 0)
         if self.proj_size and self.cell != "lstm":
             raise ValueError(f"proj_size applies to cell='lstm' only, got cell={self.cell!r} "
@@ -66,9 +75,12 @@ class Spec:
         if self.proj_size >= self.hidden_size:
             raise ValueError(f"proj_size must be < hidden_size={self.hidden_size}, "
                              f"got {self.proj_size}")
-        for name in ("bidirectional", "bias", "batch_first"):
+        for name in ("bidirectional", "bias", "batch_first", "reset_after"):
             if not isinstance(getattr(self, name), (bool, np.bool_)):
                 raise TypeError(f"{name} must be a bool, got {getattr(self, name)!r}")
+        if not self.reset_after and self.cell != "gru":
+            raise ValueError(f"reset_after applies to cell='gru' only; cell={self.cell!r} got "
+                             f"reset_after=False")
         if not isinstance(self.dropout, (int, float)) or not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must be a probability in [0, 1), got {self.dropout!r}")
 
@@ -79,6 +91,15 @@ class Spec:
     @property
     def gates(self) -> int:
         return GATES[self.cell]
+
+    @property
+    def has_head(self) -> bool:
+        return self.output_size is not None
+
+    @property
+    def output_features(self) -> int:
+        """Features of the network's output at each step: the read-out's, or the top layer's."""
+        return self.output_size if self.has_head else self.num_directions * self.state_size
 
     @property
     def state_size(self) -> int:
@@ -112,8 +133,9 @@ def _param_shapes(spec: Spec) -> tuple[tuple[str, tuple[int, ...]], ...]:
                 shapes[f"bias_hh_l{k}{s}"] = (G * H,)
             if spec.proj_size:
                 shapes[f"weight_hr_l{k}{s}"] = (P, H)
-    shapes["head.weight"] = (spec.output_size, spec.num_directions * P)
-    shapes["head.bias"] = (spec.output_size,)
+    if spec.has_head:
+        shapes["head.weight"] = (spec.output_size, spec.num_directions * P)
+        shapes["head.bias"] = (spec.output_size,)
     return tuple(shapes.items())
 
 

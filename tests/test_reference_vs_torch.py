@@ -13,7 +13,7 @@ import jax  # noqa: E402
 from hypothesis import given, settings, strategies as st  # noqa: E402
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence  # noqa: E402
 
-import reference as ref  # noqa: E402
+import manual_rnn_reference as ref  # noqa: E402
 from manual_rnn.spec import Spec, init_params  # noqa: E402
 
 jax.config.update("jax_enable_x64", True)

@@ -9,7 +9,7 @@ import numpy as np
 from hypothesis import given, note, settings
 
 import manual_rnn as mr
-import reference as ref
+import manual_rnn_reference as ref
 from cases import cases
 from conftest import TWIN_EXAMPLES
 from helpers import as_dict, assert_dicts_close

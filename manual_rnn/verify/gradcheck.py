@@ -104,7 +104,7 @@ def load_twin():
     try:
         import jax
         jax.config.update("jax_enable_x64", True)  # the twin must compute in float64 too
-        import reference
+        import manual_rnn_reference as reference
     except ImportError as error:
         return None, f"JAX twin not available ({error}); checked against finite differences only"
     return reference, None
