@@ -10,8 +10,8 @@ The package has three parts, and imports flow one way, core <- verify <- app:
 from . import losses
 from .app import optim, tasks
 from .app.optim import clip_grad_norm
-from .model import backward, dropout_masks, forward, loss_and_grad, loss_and_grads
+from .model import backward, dropout_masks, forward, LossAndGrad, loss_and_grad
 from .spec import Spec, init_params, param_shapes
 
 __all__ = ["Spec", "init_params", "param_shapes", "forward", "backward", "loss_and_grad",
-           "loss_and_grads", "losses", "dropout_masks", "optim", "clip_grad_norm", "tasks"]
+           "LossAndGrad", "losses", "dropout_masks", "optim", "clip_grad_norm", "tasks"]

@@ -1,9 +1,11 @@
 """Checking what users pass, and converting between their layout and the time-major one.
 
-Every error names the argument, what was expected and what came. Every array is copied on the
-way in, so nothing we do can modify the caller's data.
+The one set of argument validators of the package: every error names the argument, what was
+expected and what came. Every array is copied on the way in, so nothing we do can modify the
+caller's data.
 """
 import math
+import numbers
 from dataclasses import dataclass
 
 import numpy as np
@@ -65,9 +67,6 @@ class Layout:
             return a[:, 0]
         return a.swapaxes(0, 1) if self.batch_first else a
 
-    def state_shape(self, rows, features):
-        return (rows, features) if self.unbatched else (rows, self.B, features)
-
 
 def inputs(spec, xs, dtype):
     """xs as a time-major (T, B, I) copy in `dtype`, and the layout it came in."""
@@ -88,24 +87,16 @@ def inputs(spec, xs, dtype):
     return layout.to_time_major(xs), layout
 
 
-def state_shapes(spec, layout):
-    rows = spec.num_layers * spec.num_directions
-    shapes = [layout.state_shape(rows, spec.state_size)]
-    if spec.cell == "lstm":
-        shapes.append(layout.state_shape(rows, spec.hidden_size))
-    return shapes
-
-
 def state(spec, name, value, layout, dtype):
     """A user state (an array, or (h, c) for the LSTM) as a tuple of (rows, B, .) copies.
 
     None means zeros."""
-    shapes = state_shapes(spec, layout)
+    shapes = spec.state_shapes(None if layout.unbatched else layout.B)
     if value is None:
         parts = [np.zeros(s, dtype) for s in shapes]
-    elif spec.cell == "lstm":
+    elif len(shapes) == 2:
         if not isinstance(value, (tuple, list)) or len(value) != 2:
-            raise TypeError(f"{name} must be a pair (h, c) for cell='lstm', "
+            raise TypeError(f"{name} must be a pair (h, c) for cell={spec.cell!r}, "
                             f"got {type(value).__name__}")
         parts = [_real(f"{name}[{i}]", v, dtype) for i, v in enumerate(value)]
         for i, (part, shape) in enumerate(zip(parts, shapes)):
@@ -119,10 +110,10 @@ def state(spec, name, value, layout, dtype):
     return tuple(p[:, None] if layout.unbatched else p for p in parts)
 
 
-def state_out(spec, parts, layout):
+def state_out(parts, layout):
     """A time-major state tuple in the user's form: an array, or (h, c) for the LSTM."""
     parts = tuple(p[:, 0] if layout.unbatched else p for p in parts)
-    return parts if spec.cell == "lstm" else parts[0]
+    return parts if len(parts) > 1 else parts[0]
 
 
 def lengths(value, layout):
@@ -197,13 +188,53 @@ def dropout_masks(spec, value, layout, dtype):
     return masks
 
 
+# ---- scalar arguments ----------------------------------------------------------------------
+
 def integer(name, value, lowest):
     """value as an int >= lowest; bools, floats and strings are refused."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
     if value < lowest:
         raise ValueError(f"{name} must be >= {lowest}, got {value}")
     return int(value)
+
+
+def real(name, value, expected, ok):
+    """value as a Python float for which ok(value) holds; `expected` says what ok accepts.
+
+    Python floats because NumPy scalars would promote float32 arrays to float64 (NEP 50)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
+    if not ok(float(value)):  # NaN fails every comparison, so it is refused here too
+        raise ValueError(f"{name} must be {expected}, got {value!r}")
+    return float(value)
+
+
+def flag(name, value):
+    """value as a bool; 0, 1 and strings are refused."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a bool, got {type(value).__name__} {value!r}")
+    return bool(value)
+
+
+def choice(name, value, allowed):
+    """value, which must be one of `allowed` (a sequence, or a dict's keys)."""
+    if not isinstance(value, str) or value not in allowed:
+        raise ValueError(f"{name} must be one of {list(allowed)}, got {value!r}")
+    return value
+
+
+def same_forward(spec, params, cache):
+    """`backward` must get the spec and the very parameter arrays `forward` ran with: its
+    gradients are taken at the point the cache holds."""
+    if not isinstance(cache, dict) or "stack" not in cache:
+        raise TypeError(f"cache must be the third value forward returned, got "
+                        f"{type(cache).__name__}")
+    if cache["spec"] != spec:
+        raise ValueError(f"cache comes from forward of another spec: {cache['spec']}, not {spec}")
+    other = [name for name in params if params[name] is not cache["params"].get(name)]
+    if other:
+        raise ValueError(f"params must be the arrays forward was given; {other[:3]} are not")
 
 
 def upstream(name, value, shape, dtype):

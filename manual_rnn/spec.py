@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import functools
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
-from .checks import all_finite, integer as _check_int
+from . import checks
+from .activations import ACTIVATIONS
+from .cells import CELLS
 
-CELLS = ("rnn", "lstm", "gru")
-NONLINEARITIES = ("tanh", "relu", "sigmoid")
-GATES = {"rnn": 1, "lstm": 4, "gru": 3}  # rows of weight_ih are GATES * hidden_size
 DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
@@ -56,19 +56,16 @@ class Spec:
     reset_after: bool = True
 
     def __post_init__(self):
-        if self.cell not in CELLS:
-            raise ValueError(f"cell must be one of {CELLS}, got {self.cell!r}")
-        if self.nonlinearity not in NONLINEARITIES:
-            raise ValueError(
-                f"nonlinearity must be one of {NONLINEARITIES}, got {self.nonlinearity!r}")
+        checks.choice("cell", self.cell, CELLS)
+        checks.choice("nonlinearity", self.nonlinearity, ACTIVATIONS)
         if self.cell != "rnn" and self.nonlinearity != "tanh":
             raise ValueError(f"nonlinearity applies to cell='rnn' only; cell={self.cell!r} "
                              f"got nonlinearity={self.nonlinearity!r}")
         for name in ("input_size", "hidden_size", "num_layers"):
-            _check_int(name, getattr(self, name), 1)
+            checks.integer(name, getattr(self, name), 1)
         if self.output_size is not None:
-            _check_int("output_size", self.output_size, 1)
-        _check_int("proj_size", self.proj_size, 0)
+            checks.integer("output_size", self.output_size, 1)
+        checks.integer("proj_size", self.proj_size, 0)
         if self.proj_size and self.cell != "lstm":
             raise ValueError(f"proj_size applies to cell='lstm' only, got cell={self.cell!r} "
                              f"with proj_size={self.proj_size}")
@@ -76,13 +73,14 @@ class Spec:
             raise ValueError(f"proj_size must be < hidden_size={self.hidden_size}, "
                              f"got {self.proj_size}")
         for name in ("bidirectional", "bias", "batch_first", "reset_after"):
-            if not isinstance(getattr(self, name), (bool, np.bool_)):
-                raise TypeError(f"{name} must be a bool, got {getattr(self, name)!r}")
+            checks.flag(name, getattr(self, name))
         if not self.reset_after and self.cell != "gru":
             raise ValueError(f"reset_after applies to cell='gru' only; cell={self.cell!r} got "
                              f"reset_after=False")
-        if not isinstance(self.dropout, (int, float)) or not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"dropout must be a probability in [0, 1), got {self.dropout!r}")
+        checks.real("dropout", self.dropout, "a probability in [0, 1)", lambda v: 0 <= v < 1)
+        if self.dropout > 0 and self.num_layers == 1:
+            warnings.warn(f"dropout applies between layers, so dropout={self.dropout} does "
+                          f"nothing with num_layers=1", UserWarning, stacklevel=3)
 
     @property
     def num_directions(self) -> int:
@@ -90,7 +88,13 @@ class Spec:
 
     @property
     def gates(self) -> int:
-        return GATES[self.cell]
+        """Gate blocks stacked in weight_ih's rows: 1 (Elman), 4 (LSTM) or 3 (GRU)."""
+        return CELLS[self.cell].GATES
+
+    @property
+    def state_names(self) -> tuple[str, ...]:
+        """The parts of a state: ("h", "c") for the LSTM, ("h",) for the others."""
+        return CELLS[self.cell].STATES
 
     @property
     def has_head(self) -> bool:
@@ -106,8 +110,22 @@ class Spec:
         """Features of h_t: proj_size for a projected LSTM, hidden_size otherwise."""
         return self.proj_size or self.hidden_size
 
+    def state_shapes(self, batch: int | None = None) -> list[tuple[int, ...]]:
+        """The shape of each part of a state, (layers * directions, batch, features) as in
+        PyTorch; without the batch axis for one unbatched sequence (batch=None)."""
+        rows = self.num_layers * self.num_directions
+        features = {"h": self.state_size, "c": self.hidden_size}
+        lead = (rows,) if batch is None else (rows, batch)
+        return [lead + (features[name],) for name in self.state_names]
+
     def layer_input_size(self, layer: int) -> int:
         return self.input_size if layer == 0 else self.num_directions * self.state_size
+
+
+def zero_state(spec: Spec, batch: int | None = None, dtype=np.float64):
+    """The zero state `forward` starts from when h0 is None: an array, or (h, c) for the LSTM."""
+    parts = tuple(np.zeros(shape, dtype) for shape in spec.state_shapes(batch))
+    return parts if len(parts) > 1 else parts[0]
 
 
 def direction_suffixes(spec: Spec) -> tuple[str, ...]:
@@ -180,7 +198,7 @@ def check_params(spec: Spec, params) -> np.dtype:
             raise ValueError(f"params[{name!r}] must have shape {shape}, got {value.shape}")
         if value.dtype not in DTYPES:
             raise TypeError(f"params[{name!r}] must be float32 or float64, got {value.dtype}")
-        if not all_finite(value):
+        if not checks.all_finite(value):
             raise ValueError(f"params[{name!r}] holds non-finite values")
         dtypes.add(value.dtype)
     if len(dtypes) > 1:

@@ -63,14 +63,15 @@ def specs(draw, cells=("rnn", "lstm", "gru"), max_layers=3, max_size=8):
     cell = draw(st.sampled_from(cells))
     size = st.integers(1, max_size)
     hidden = draw(size)
+    layers = draw(st.integers(1, max_layers))
     return mr.Spec(
         cell=cell, input_size=draw(size), hidden_size=hidden, output_size=draw(size),
-        num_layers=draw(st.integers(1, max_layers)), bidirectional=draw(st.booleans()),
+        num_layers=layers, bidirectional=draw(st.booleans()),
         nonlinearity=draw(st.sampled_from(("tanh", "relu", "sigmoid"))) if cell == "rnn"
         else "tanh",
         bias=draw(st.booleans()), batch_first=draw(st.booleans()),
         proj_size=draw(st.integers(0, hidden - 1)) if cell == "lstm" else 0,
-        dropout=draw(st.sampled_from((0.0, 0.5))))
+        dropout=draw(st.sampled_from((0.0, 0.5))) if layers > 1 else 0.0)
 
 
 @st.composite

@@ -141,8 +141,8 @@ def test_nothing_modifies_the_callers_arrays(case):
                   None if v is None else v.copy()) for k, v in a.items()}
     _, _, cache = mr.forward(case.spec, a["params"], a["xs"], a["h0"], a["lengths"])
     mr.backward(case.spec, a["params"], cache, a["dys"], a["dstate"])
-    mr.loss_and_grads(case.spec, a["params"], a["xs"], a["targets"], case.loss, a["h0"],
-                      a["lengths"])
+    mr.loss_and_grad(case.spec, a["params"], a["xs"], a["targets"], case.loss, a["h0"],
+                      a["lengths"], full=True)[:4]
     for key, value in a.items():
         before = copies[key]
         if isinstance(value, dict):
@@ -159,8 +159,8 @@ def test_every_gradient_is_an_array_of_its_own(case):
     # as db_ih and db_hh could (they are the same sum for the Elman cell and the LSTM), would
     # then change together.
     a = case.arrays()
-    _, grads, dxs, dh0 = mr.loss_and_grads(case.spec, a["params"], a["xs"], a["targets"],
-                                           case.loss, a["h0"], a["lengths"])
+    _, grads, dxs, dh0 = mr.loss_and_grad(case.spec, a["params"], a["xs"], a["targets"],
+                                           case.loss, a["h0"], a["lengths"], full=True)[:4]
     arrays = list(grads.values()) + [dxs] + (list(dh0) if isinstance(dh0, tuple) else [dh0])
     for i, x in enumerate(arrays):
         assert not any(np.shares_memory(x, y) for y in arrays[i + 1:]), list(grads)[i:i + 1]
@@ -177,7 +177,7 @@ def test_saturated_activations_and_softmax_stay_finite_and_silent(nonlinearity, 
         warnings.simplefilter("error")
         for loss, targets in [("mse", np.zeros((4, 2, 3))),
                               ("cross_entropy", np.zeros((4, 2), int))]:
-            value, grads, dxs, dh0 = mr.loss_and_grads(spec, params, xs, targets, loss)
+            value, grads, dxs, dh0 = mr.loss_and_grad(spec, params, xs, targets, loss, full=True)[:4]
             assert np.isfinite(value)
             assert all(np.all(np.isfinite(g)) for g in [*grads.values(), dxs, dh0])
 

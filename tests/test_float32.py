@@ -19,8 +19,8 @@ def test_float32_matches_float64(case):
     a64, a32 = case.arrays(np.float64), case.arrays(np.float32)
     args = lambda a: (case.spec, a["params"], a["xs"], a["targets"], case.loss, a["h0"],
                       a["lengths"], a["masks"])
-    v64, g64, dx64, dh64 = mr.loss_and_grads(*args(a64))
-    v32, g32, dx32, dh32 = mr.loss_and_grads(*args(a32))
+    v64, g64, dx64, dh64 = mr.loss_and_grad(*args(a64), full=True)[:4]
+    v32, g32, dx32, dh32 = mr.loss_and_grad(*args(a32), full=True)[:4]
     full64, full32 = as_dict(g64, dx64, dh64), as_dict(g32, dx32, dh32)
     assert v32.dtype == np.float32 and all(g.dtype == np.float32 for g in full32.values())
     if case.spec.nonlinearity == "relu":
@@ -52,8 +52,8 @@ def test_float32_with_a_loss_mask_stays_float32():
     xs = np.ones((4, 2, 2), np.float32)
     mask = np.zeros((4, 2))
     mask[-1] = 1
-    value, grads, dxs, dh0 = mr.loss_and_grads(spec, params, xs, np.zeros((4, 2, 1)),
-                                               loss_mask=mask)
+    value, grads, dxs, dh0 = mr.loss_and_grad(spec, params, xs, np.zeros((4, 2, 1)),
+                                               loss_mask=mask, full=True)[:4]
     assert value.dtype == np.float32
     assert all(g.dtype == np.float32 for g in as_dict(grads, dxs, dh0).values())
 

@@ -36,13 +36,13 @@ def test_batch_is_the_mean_of_its_sequences(case):
         case = Case(**{**case.__dict__, "unbatched": False})
     a = case.arrays()
     lengths = a["lengths"]
-    value, grads, dxs, dh0 = mr.loss_and_grads(case.spec, a["params"], a["xs"], a["targets"],
-                                               case.loss, a["h0"], lengths)
+    value, grads, dxs, dh0 = mr.loss_and_grad(case.spec, a["params"], a["xs"], a["targets"],
+                                               case.loss, a["h0"], lengths, full=True)[:4]
     per_value, per_grads = 0.0, {k: 0.0 for k in grads}
     for b in range(case.B):
         xs, targets, h0 = one_sequence(case, a, b)
         lb = None if lengths is None else lengths[[b]]
-        v, g, dx, d0 = mr.loss_and_grads(case.spec, a["params"], xs, targets, case.loss, h0, lb)
+        v, g, dx, d0 = mr.loss_and_grad(case.spec, a["params"], xs, targets, case.loss, h0, lb, full=True)[:4]
         per_value += v / case.B
         per_grads = {k: per_grads[k] + g[k] / case.B for k in g}
         # Sequence b's own input and initial-state gradients, scaled by the batch mean's 1/B.
@@ -62,8 +62,8 @@ def test_padding_equals_the_truncated_sequence(case):
     spec, lengths = case.spec, a["lengths"]
     tb = spec.batch_first
     ys, state, _ = mr.forward(spec, a["params"], a["xs"], a["h0"], lengths)
-    _, grads, dxs, dh0 = mr.loss_and_grads(spec, a["params"], a["xs"], a["targets"], case.loss,
-                                           a["h0"], lengths)
+    _, grads, dxs, dh0 = mr.loss_and_grad(spec, a["params"], a["xs"], a["targets"], case.loss,
+                                           a["h0"], lengths, full=True)[:4]
     states = state_parts(state)
     for b in range(case.B):
         length = int(lengths[b])
@@ -112,9 +112,9 @@ def test_checkpointed_bptt_gives_the_same_gradients(case, every):
     a = case.arrays()
     args = (case.spec, a["params"], a["xs"], a["targets"], case.loss, a["h0"], a["lengths"],
             a["masks"])
-    plain = as_dict(*mr.loss_and_grads(*args)[1:])
-    value, grads, dxs, dh0 = mr.loss_and_grads(*args, checkpoint_every=every)
-    np.testing.assert_allclose(value, mr.loss_and_grads(*args)[0], rtol=1e-13)
+    plain = as_dict(*mr.loss_and_grad(*args, full=True)[:4][1:])
+    value, grads, dxs, dh0 = mr.loss_and_grad(*args, checkpoint_every=every, full=True)[:4]
+    np.testing.assert_allclose(value, mr.loss_and_grad(*args, full=True)[:4][0], rtol=1e-13)
     assert_dicts_close(as_dict(grads, dxs, dh0), plain, 1e-11, 1e-13)
     ys, state, cache = mr.forward(case.spec, a["params"], a["xs"], a["h0"], a["lengths"],
                                   a["masks"], checkpoint_every=every)
@@ -141,11 +141,11 @@ def test_checkpointing_keeps_only_the_segment_starts(case, every):
 
 
 @given(cases(losses=("mse",)))
-def test_loss_and_grads_runs_the_network_it_is_given(case):
-    """loss_and_grads passes dropout masks and checkpointing on to the forward pass: its loss is
+def test_loss_and_grad_runs_the_network_it_is_given(case):
+    """loss_and_grad passes dropout masks and checkpointing on to the forward pass: its loss is
     the loss of forward's ys with those masks, and layers.forward sees checkpoint_every."""
     import manual_rnn.layers as layers
-    from manual_rnn.model import loss_grads_and_state
+    from manual_rnn.model import loss_and_grad
 
     a = case.arrays()
     ys, state, _ = mr.forward(case.spec, a["params"], a["xs"], a["h0"], a["lengths"], a["masks"])
@@ -154,9 +154,9 @@ def test_loss_and_grads_runs_the_network_it_is_given(case):
         valid = np.arange(case.T)[:, None] < a["lengths"]
         per_step = per_step * (valid.T if case.spec.batch_first else valid)
     expected = per_step.sum() / (1 if case.unbatched else case.B)
-    value, *_, final = loss_grads_and_state(case.spec, a["params"], a["xs"], a["targets"],
+    value, *_, final = loss_and_grad(case.spec, a["params"], a["xs"], a["targets"],
                                             h0=a["h0"], lengths=a["lengths"],
-                                            dropout_masks=a["masks"])
+                                            dropout_masks=a["masks"], full=True)
     np.testing.assert_allclose(value, expected, rtol=1e-12)
     for s, f in zip(state_parts(state), state_parts(final)):
         np.testing.assert_array_equal(s, f)
@@ -169,8 +169,8 @@ def test_loss_and_grads_runs_the_network_it_is_given(case):
 
     layers.forward = spy
     try:
-        mr.loss_and_grads(case.spec, a["params"], a["xs"], a["targets"], "mse", a["h0"],
-                          a["lengths"], a["masks"], checkpoint_every=3)
+        mr.loss_and_grad(case.spec, a["params"], a["xs"], a["targets"], "mse", a["h0"],
+                          a["lengths"], a["masks"], checkpoint_every=3, full=True)[:4]
     finally:
         layers.forward = original
     assert seen == [3]

@@ -26,7 +26,7 @@ def test_outputs_states_and_gradients_equal_pytorch(spec, T, B, with_h0, with_le
     ys, state, _ = mr.forward(spec, params, xs, h0, lengths)
     targets = (rng.normal(size=ys.shape) if loss == "mse"
                else rng.integers(0, spec.output_size, size=ys.shape[:-1]))
-    value, grads, dxs, dh0 = mr.loss_and_grads(spec, params, xs, targets, loss, h0, lengths)
+    value, grads, dxs, dh0 = mr.loss_and_grad(spec, params, xs, targets, loss, h0, lengths, full=True)[:4]
 
     zero_h0 = tuple(np.zeros_like(s) for s in state) if spec.cell == "lstm" else np.zeros_like(state)
     h0_t = to_torch(zero_h0 if h0 is None else h0, True)

@@ -22,7 +22,7 @@ import numpy as np
 
 from . import tasks
 from ..losses import LOSSES
-from ..model import forward, loss_grads_and_state
+from ..model import forward, loss_and_grad
 from ..model import dropout_masks as draw_dropout_masks
 from .optim import OPTIMIZERS, clip_grad_norm
 from .optim import make as make_optimizer
@@ -73,9 +73,9 @@ def tbptt_grads(spec, params, xs, targets, loss="mse", k=None, h0=None, loss_mas
     # No steps at all: one call on the empty input, so that forward says what is wrong.
     for start in (range(0, T, k) if T else [0]):
         masks = None if dropout_masks is None else [window(m, start) for m in dropout_masks]
-        value, g, _, _, state = loss_grads_and_state(
+        value, g, _, _, state = loss_and_grad(
             spec, params, window(xs, start), window(targets, start), loss, h0=state,
-            dropout_masks=masks, loss_mask=window(loss_mask, start))
+            dropout_masks=masks, loss_mask=window(loss_mask, start), full=True)
         if grads is None:
             total, grads = value, g
         else:

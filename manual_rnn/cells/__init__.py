@@ -24,4 +24,6 @@ small Elman step (benchmarks/compare_revisions.py).
 """
 from . import gru, lstm, rnn
 
+# The one registry of cells: Spec, the layers, the command line, training and the benchmarks all
+# read it. Each cell module also declares GATES (blocks stacked in weight_ih's rows) and STATES.
 CELLS = {"rnn": rnn, "lstm": lstm, "gru": gru}

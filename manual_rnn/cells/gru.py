@@ -20,6 +20,9 @@ from ..activations import (overflow_to_zero, sigmoid_grad, sigmoid_in_loop as si
 from ..sequences import sum_over_steps
 from .gates import split
 
+GATES = 3
+STATES = ("h",)
+
 
 def input_bias(p):
     """b_ih + [b_hr, b_hz, 0]: b_hr and b_hz enter like b_ih, but b_hn is scaled by r."""

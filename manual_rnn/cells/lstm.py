@@ -27,6 +27,9 @@ from ..activations import (overflow_to_zero, sigmoid_grad, sigmoid_in_loop as si
 from ..sequences import sum_over_steps
 from .gates import split
 
+GATES = 4
+STATES = ("h", "c")
+
 
 def input_bias(p):
     """b_ih + b_hh: both enter a_t alike, so the input projection adds them in one pass."""

@@ -15,6 +15,9 @@ import numpy as np
 from ..activations import ACTIVATIONS
 from ..sequences import sum_over_steps
 
+GATES = 1
+STATES = ("h",)
+
 
 def input_bias(p):
     """b_ih + b_hh: both enter a_t alike, so the input projection adds them in one pass."""

@@ -112,23 +112,23 @@ def load_twin():
 
 def check_model(spec, params, xs, targets, loss="mse", h0=None, lengths=None, use_twin=True,
                 fd_entries=None):
-    """Compare every gradient of `loss_and_grads` with central differences (in float64; at
+    """Compare every gradient of `loss_and_grad` with central differences (in float64; at
     most `fd_entries` sampled entries per array when given) and, when JAX is installed and
     use_twin, with the JAX twin (every entry). Returns (rows, note)."""
-    from ..model import forward, loss_and_grads   # gradcheck itself stays importable alone
+    from ..model import loss_and_grad
+    from ..spec import zero_state
 
     dtype = next(iter(params.values())).dtype
     if h0 is None:   # check the gradient at the zero state, which forward uses for None
-        state = forward(spec, params, xs, lengths=lengths)[1]
-        h0 = (tuple(np.zeros_like(s) for s in state) if isinstance(state, tuple)
-              else np.zeros_like(state))
-    _, grads, dxs, dh0 = loss_and_grads(spec, params, xs, targets, loss, h0, lengths)
+        batch = None if np.ndim(xs) == 2 else np.shape(xs)[0 if spec.batch_first else 1]
+        h0 = zero_state(spec, batch, dtype)
+    _, grads, dxs, dh0, _ = loss_and_grad(spec, params, xs, targets, loss, h0, lengths, full=True)
     analytic = _named(grads, dxs, dh0)
     point = _named(params, np.asarray(xs, dtype), h0)
 
     def f(named):
         p, x, h = _split(spec, named)
-        return loss_and_grads(spec, p, x, targets, loss, h, lengths)[0]
+        return loss_and_grad(spec, p, x, targets, loss, h, lengths)[0]
 
     references = {"fd": numerical_gradient(f, point, entries=fd_entries)}
     note = None

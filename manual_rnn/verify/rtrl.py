@@ -3,7 +3,7 @@
     loss, grads, dh0 = rtrl.loss_and_grad(spec, params, xs, targets, loss="mse", h0=None,
                                           lengths=None, loss_mask=None)
 
-returns what `manual_rnn.loss_and_grads` returns (minus dL/dxs) for one-layer, one-direction
+returns what `manual_rnn.loss_and_grad(..., full=True)` returns (minus dL/dxs and the state) for one-layer, one-direction
 networks, computed without backpropagation through time. It shares no code with the BPTT path
 (only input checking, the activations and the losses), so the two agreeing is strong evidence
 that both are right.
@@ -191,7 +191,7 @@ def loss_and_grad(spec, params, xs, targets, loss="mse", h0=None, lengths=None,
                   loss_mask=None):
     """The loss, dL/d(every parameter) and dL/dh0, by real-time recurrent learning.
 
-    Arguments and results are those of `manual_rnn.loss_and_grads` (without dropout, which a
+    Arguments and results are those of `manual_rnn.loss_and_grad` (without dropout, which a
     single layer never applies, and without dL/dxs): xs time-major (T, B, I), (B, T, I) with
     spec.batch_first, or one unbatched (T, I) sequence; h0 None (zeros), (1, B, P) or for the
     LSTM ((1, B, P), (1, B, H)); dh0 comes back in h0's form. Only num_layers == 1 and
@@ -264,4 +264,4 @@ def loss_and_grad(spec, params, xs, targets, loss="mse", h0=None, lengths=None,
 
     dstate0 = grad[:, n_params:]                                  # (B, n_state), per sequence
     parts = (dstate0[None, :, :P],) + ((dstate0[None, :, P:],) if spec.cell == "lstm" else ())
-    return total, grads, checks.state_out(spec, parts, layout)
+    return total, grads, checks.state_out(parts, layout)

@@ -1,0 +1,289 @@
+"""The twin's headless networks, its textbook GRU and its float64 against PyTorch (float64).
+
+Headless networks (output_size=None) output the top layer's hidden states: outputs, final states
+and gradients must equal nn.RNN / nn.LSTM / nn.GRU and autograd. The textbook GRU
+(reset_after=False) has no PyTorch module, so it is checked against a short PyTorch version of
+its equations written here, run sequence by sequence over each one's own length (what packed
+sequences mean); that same code with reset_after=True must equal nn.GRU, which checks the code
+itself. Parameters are drawn here (np.random.default_rng), loaded into PyTorch by state_dict;
+nothing of manual_rnn but its Spec is used.
+"""
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+import jax  # noqa: E402
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+import manual_rnn_reference as ref  # noqa: E402
+from conftest import TWIN_EXAMPLES  # noqa: E402
+from manual_rnn.spec import Spec  # noqa: E402
+from torch.func import functional_call  # noqa: E402
+from test_reference_vs_torch import (  # noqa: E402
+    TOL64, make_inputs, run_rnn, to_torch, torch_loss, torch_rnn, valid_mask)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def x64():
+    """The twin's forward is plain JAX: float64 needs 64-bit types, enabled for this module only."""
+    with jax.enable_x64(True):
+        yield
+
+
+# ---- random problems ----------------------------------------------------------------------------
+
+SCALES = st.sampled_from([None, 2.0])  # None: U(±1/sqrt(H)) as PyTorch draws; 2.0: saturating
+
+
+@st.composite
+def specs(draw, cells=("rnn", "lstm", "gru"), reset_after=True, head=False):
+    cell = draw(st.sampled_from(cells))
+    hidden = draw(st.integers(1, 4))
+    return Spec(
+        cell, input_size=draw(st.integers(1, 3)), hidden_size=hidden,
+        output_size=draw(st.integers(1, 3)) if head and draw(st.booleans()) else None,
+        num_layers=draw(st.integers(1, 3)), bidirectional=draw(st.booleans()),
+        nonlinearity=draw(st.sampled_from(["tanh", "relu"])) if cell == "rnn" else "tanh",
+        bias=draw(st.booleans()), batch_first=draw(st.booleans()),
+        proj_size=draw(st.integers(0, hidden - 1)) if cell == "lstm" else 0,
+        reset_after=reset_after if cell == "gru" else True)
+
+
+problems = dict(T=st.integers(1, 5), B=st.one_of(st.none(), st.integers(1, 3)),
+                with_h0=st.booleans(), with_lengths=st.booleans(),
+                loss=st.sampled_from(["mse", "cross_entropy"]), scale=SCALES,
+                seed=st.integers(0, 2**16))
+
+
+def draw_params(spec, seed, scale):
+    """Every parameter of the spec's PyTorch module (names and shapes from its state_dict) and of
+    its head, uniform in ±scale, or in ±1/sqrt(H) (±1/sqrt(fan_in) for the head) if scale is None."""
+    rng = np.random.default_rng(seed)
+    shapes = {k: v.shape for k, v in torch_rnn(spec).state_dict().items()}
+    if spec.has_head:
+        width = spec.num_directions * spec.state_size
+        shapes |= {"head.weight": (spec.output_size, width), "head.bias": (spec.output_size,)}
+    params = {}
+    for name, shape in shapes.items():
+        bound = scale or 1 / np.sqrt(shape[-1] if name.startswith("head.") else spec.hidden_size)
+        params[name] = rng.uniform(-bound, bound, size=shape)
+    return params
+
+
+def zero_h0(spec, B):
+    batch = () if B is None else (B,)
+    h = np.zeros((spec.num_layers * spec.num_directions, *batch, spec.state_size))
+    return (h, np.zeros((*h.shape[:-1], spec.hidden_size))) if spec.cell == "lstm" else h
+
+
+def assert_close(actual, expected, what):
+    actual, expected = np.asarray(actual), np.asarray(expected)
+    assert actual.shape == expected.shape, f"{what}: shape {actual.shape} vs {expected.shape}"
+    assert np.all(np.isfinite(actual)) and np.all(np.isfinite(expected)), what
+    np.testing.assert_allclose(actual, expected, **TOL64, err_msg=what)
+
+
+# ---- the check: twin against a PyTorch function and its autograd -------------------------------
+
+def check_twin(spec, params, run_torch, T, B, with_h0, with_lengths, loss, seed):
+    """ref.forward and ref.loss_and_grads against run_torch(params_t, xs_t, h0_t, lengths) ->
+    (ys_t, state_t) and autograd of torch_loss w.r.t. every parameter, xs and h0 (zeros if none).
+    Padded steps hold NaN in xs and targets: they must not matter."""
+    rng = np.random.default_rng(seed + 1)
+    xs, h0, lengths = make_inputs(spec, rng, T, B, with_h0, with_lengths)
+    width = spec.output_features
+    ys_shape = (*xs.shape[:-1], width)
+    targets = (rng.normal(size=ys_shape) if loss == "mse"
+               else rng.integers(0, width, size=ys_shape[:-1]))
+    if lengths is not None:
+        pad = ~valid_mask(spec, lengths, T).numpy().astype(bool)
+        xs[pad] = np.nan
+        targets[pad] = np.nan if loss == "mse" else -7
+
+    ys, state = ref.forward(spec, params, xs, h0, lengths)
+    value, dparams, dxs, dh0 = ref.loss_and_grads(spec, params, xs, targets, loss, h0, lengths)
+
+    params_t = {k: to_torch(v, True) for k, v in params.items()}
+    xs_t = to_torch(np.nan_to_num(xs), True)
+    h0_t = to_torch(zero_h0(spec, B) if h0 is None else h0, True)
+    ys_t, state_t = run_torch(params_t, xs_t, h0_t, lengths)
+    targets_t = torch.from_numpy(np.nan_to_num(targets) if loss == "mse"
+                                 else np.maximum(targets, 0))
+    value_t = torch_loss(spec, ys_t, targets_t, lengths, loss)
+    value_t.backward()
+
+    assert_close(ys, ys_t.detach(), "ys")
+    if lengths is not None:  # padded steps output exactly 0, as pad_packed_sequence gives
+        assert np.all(np.asarray(ys)[pad] == 0)
+    for i, (s, s_t) in enumerate(zip(jax.tree.leaves(state), jax.tree.leaves(state_t))):
+        assert_close(s, s_t.detach(), f"state[{i}]")
+    assert_close(value, value_t.detach(), "loss")
+    assert set(dparams) == set(params_t)
+    for name, p in params_t.items():
+        assert_close(dparams[name], p.grad, name)
+    assert_close(dxs, xs_t.grad, "xs")
+    assert len(jax.tree.leaves(dh0)) == len(jax.tree.leaves(h0_t))
+    for i, (d, h) in enumerate(zip(jax.tree.leaves(dh0), jax.tree.leaves(h0_t))):
+        assert_close(d, h.grad, f"h0[{i}]")
+
+
+def nn_module(spec):
+    """run_torch through PyTorch's own module, called with the params as its parameters."""
+    def run(params_t, xs_t, h0_t, lengths):
+        rnn = torch_rnn(spec)
+        weights = {k: v for k, v in params_t.items() if not k.startswith("head.")}
+        ys_t, state_t = run_rnn(spec, lambda *args: functional_call(rnn, weights, args), xs_t,
+                                h0_t, lengths)
+        return read_out(spec, params_t, ys_t, lengths), state_t
+    return run
+
+
+def read_out(spec, params_t, out, lengths):
+    """The head, if any; padded steps read out 0."""
+    if not spec.has_head:
+        return out
+    ys = out @ params_t["head.weight"].T + params_t["head.bias"]
+    if lengths is not None:
+        ys = ys * valid_mask(spec, lengths, out.shape[1 if spec.batch_first else 0])[..., None]
+    return ys
+
+
+# ---- a GRU written out in PyTorch, both variants --------------------------------------------------
+
+def gru_cell(x, h, w_ih, w_hh, b_ih, b_hh, reset_after):
+    x_r, x_z, x_n = (x @ w_ih.T + b_ih).chunk(3, -1)
+    w_hr, w_hz, w_hn = w_hh.chunk(3)
+    b_hr, b_hz, b_hn = b_hh.chunk(3)
+    r = torch.sigmoid(x_r + h @ w_hr.T + b_hr)
+    z = torch.sigmoid(x_z + h @ w_hz.T + b_hz)
+    if reset_after:
+        n = torch.tanh(x_n + r * (h @ w_hn.T + b_hn))
+    else:
+        n = torch.tanh(x_n + (r * h) @ w_hn.T + b_hn)
+    return (1 - z) * n + z * h
+
+
+def written_out_gru(spec):
+    """run_torch for the GRU of the spec, every sequence alone over its own steps."""
+    L, D, H = spec.num_layers, spec.num_directions, spec.hidden_size
+
+    def run(params_t, xs_t, h0_t, lengths):
+        unbatched = xs_t.dim() == 2
+        xs = xs_t[:, None] if unbatched else xs_t.transpose(0, 1) if spec.batch_first else xs_t
+        h0 = h0_t[:, None] if unbatched else h0_t
+        T, B = xs.shape[:2]
+        outs, finals = [], []
+        for b in range(B):
+            inputs = xs[:(T if lengths is None else lengths[b]), b]
+            finals_b = []
+            for k in range(L):
+                directions = []
+                for d, suffix in enumerate(["", "_reverse"][:D]):
+                    def p(kind):  # bias_* are absent with bias=False
+                        return params_t.get(f"{kind}_l{k}{suffix}", xs.new_zeros(3 * H))
+                    h, out = h0[k * D + d, b], [None] * len(inputs)
+                    for t in range(len(inputs))[::-1] if d else range(len(inputs)):
+                        h = out[t] = gru_cell(inputs[t], h, p("weight_ih"), p("weight_hh"),
+                                              p("bias_ih"), p("bias_hh"), spec.reset_after)
+                    directions.append(torch.stack(out))
+                    finals_b.append(h)
+                inputs = torch.cat(directions, -1)
+            outs.append(torch.cat([inputs, inputs.new_zeros(T - len(inputs), D * H)]))
+            finals.append(torch.stack(finals_b))
+        out, h_n = torch.stack(outs, 1), torch.stack(finals, 1)
+        out = out[:, 0] if unbatched else out.transpose(0, 1) if spec.batch_first else out
+        return read_out(spec, params_t, out, lengths), (h_n[:, 0] if unbatched else h_n)
+    return run
+
+
+# ---- tests ----------------------------------------------------------------------------------------
+
+@settings(max_examples=TWIN_EXAMPLES)
+@given(spec=specs(), **problems)
+def test_headless_network_matches_torch(spec, T, B, with_h0, with_lengths, loss, scale, seed):
+    """Outputs are the top layer's h_t (D * P features), the losses read them unchanged."""
+    params = draw_params(spec, seed, scale)
+    check_twin(spec, params, nn_module(spec), T, B, with_h0, with_lengths, loss, seed)
+
+
+@settings(max_examples=TWIN_EXAMPLES)
+@given(spec=specs(cells=["gru"], reset_after=False, head=True), **problems)
+def test_textbook_gru_matches_written_out_torch(spec, T, B, with_h0, with_lengths, loss, scale,
+                                                seed):
+    """reset_after=False: n = tanh(W_in x + b_in + W_hn (r * h) + b_hn)."""
+    params = draw_params(spec, seed, scale)
+    check_twin(spec, params, written_out_gru(spec), T, B, with_h0, with_lengths, loss, seed)
+
+
+@settings(max_examples=TWIN_EXAMPLES)
+@given(spec=specs(cells=["gru"], reset_after=True, head=True), **problems)
+def test_pytorch_gru_still_matches_nn_gru(spec, T, B, with_h0, with_lengths, loss, scale, seed):
+    """reset_after=True is nn.GRU; the written-out GRU, the other test's reference, equals it too."""
+    params = draw_params(spec, seed, scale)
+    check_twin(spec, params, nn_module(spec), T, B, with_h0, with_lengths, loss, seed)
+    xs, h0, lengths = make_inputs(spec, np.random.default_rng(seed), T, B, True, with_lengths)
+    params_t = {k: to_torch(v) for k, v in params.items()}
+    with torch.no_grad():
+        expected = nn_module(spec)(params_t, to_torch(xs), to_torch(h0), lengths)
+        written = written_out_gru(spec)(params_t, to_torch(xs), to_torch(h0), lengths)
+    for a, e, what in zip(written, expected, ["ys", "h_n"]):
+        assert_close(a, e, what)
+
+
+def test_reset_after_changes_the_gru():
+    """The two variants differ (so neither side can ignore the flag and pass)."""
+    pytorch = Spec("gru", 2, 3, None, num_layers=2, bidirectional=True)
+    textbook = Spec("gru", 2, 3, None, num_layers=2, bidirectional=True, reset_after=False)
+    params = draw_params(pytorch, 0, 2.0)
+    xs = np.random.default_rng(1).normal(size=(5, 2, 2))
+    ys, h_n = ref.forward(pytorch, params, xs)
+    ys_textbook, h_n_textbook = ref.forward(textbook, params, xs)
+    assert np.max(np.abs(np.asarray(ys) - np.asarray(ys_textbook))) > 1e-2
+    with torch.no_grad():
+        written, _ = written_out_gru(textbook)({k: to_torch(v) for k, v in params.items()},
+                                               to_torch(xs), to_torch(zero_h0(textbook, 2)), None)
+    assert_close(ys_textbook, written, "ys")
+
+
+def test_loss_and_grads_is_float64_without_enabling_x64_globally():
+    """In a fresh interpreter (x64 off, as JAX starts): float64 in, float64 out, accurate to
+    float64 (float32 would be off by ~1e-7), and JAX's setting is still off afterwards."""
+    script = textwrap.dedent("""
+        import jax, jax.numpy as jnp, numpy as np, torch
+        import manual_rnn_reference as ref
+        from manual_rnn.spec import Spec
+
+        assert not jax.config.jax_enable_x64
+        spec = Spec("lstm", 2, 3, None, num_layers=2, bidirectional=True)
+        rnn = torch.nn.LSTM(2, 3, 2, bidirectional=True).double()
+        rng = np.random.default_rng(0)
+        params = {k: rng.uniform(-1, 1, v.shape) for k, v in rnn.state_dict().items()}
+        rnn.load_state_dict({k: torch.from_numpy(v) for k, v in params.items()})
+        xs, targets = rng.normal(size=(4, 2, 2)), rng.normal(size=(4, 2, 6))
+
+        value, dparams, dxs, dh0 = ref.loss_and_grads(spec, params, xs, targets)
+
+        assert not jax.config.jax_enable_x64
+        assert jnp.asarray(np.zeros(1)).dtype == np.float32  # the setting really is off
+        xs_t = torch.tensor(xs, requires_grad=True)
+        value_t = 0.5 * ((rnn(xs_t)[0] - torch.from_numpy(targets)) ** 2).sum() / 2
+        value_t.backward()
+        results = [value, dxs, *dparams.values(), *dh0]
+        grads_t = {k: p.grad for k, p in rnn.named_parameters()}
+        expected = [value_t.item(), xs_t.grad, *(grads_t[k] for k in dparams)]
+        assert all(np.asarray(r).dtype == np.float64 for r in results)
+        for r, e in zip(results, expected):
+            assert np.all(np.isfinite(r)) and np.all(np.isfinite(e))
+            np.testing.assert_allclose(r, e, rtol=1e-10, atol=1e-12)
+        print("ok")
+    """)
+    env = {k: v for k, v in os.environ.items() if k != "JAX_ENABLE_X64"}
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         env=env, timeout=300)
+    assert run.returncode == 0 and run.stdout.strip() == "ok", run.stderr
