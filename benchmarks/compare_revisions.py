@@ -1,81 +1,108 @@
-#!/usr/bin/env python
-"""Is a change faster? Time the working tree's manual_rnn against a git revision of it, in one
-process, alternating the two step by step (so that a noisy, shared machine hits both alike),
-and print the medians and their ratio.
+"""Is revision B of manual_rnn faster than revision A? Both timed in one process, alternating.
 
-    PYTHONPATH=. python benchmarks/compare_revisions.py HEAD~1
-    PYTHONPATH=. python benchmarks/compare_revisions.py 541d448 --configs small long \
-        --cells lstm --dtypes float32 --budget 5
+Each revision's manual_rnn/ is exported with `git archive` into a temporary directory and
+imported under a name of its own (manual_rnn_a, manual_rnn_b; any absolute `manual_rnn`
+import inside the copy is renamed with it), so the two run side by side. `worktree` names the
+working tree's files as they are now. The two must agree on the loss of every row.
 
-The revision's package is exported with `git archive` to a temporary directory and imported
-as `manual_rnn_old` (manual_rnn imports itself relatively, so a renamed copy runs as it is).
+    python -m benchmarks.compare_revisions HEAD~1 HEAD
+    python -m benchmarks.compare_revisions main worktree --configs small long --cells lstm
 """
-import argparse
+import atexit
+import importlib.util
+import io
 import os
-import statistics
+import re
+import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 
-import numpy as np
-
-import manual_rnn as new
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_step import CELLS, CONFIGS, DTYPES, make_data  # noqa: E402
+from . import harness
 
 
-def import_revision(revision):
-    root = os.path.dirname(os.path.dirname(os.path.abspath(new.__file__)))
-    folder = tempfile.mkdtemp(prefix="manual_rnn_rev_")
-    archive = subprocess.run(["git", "-C", root, "archive", revision, "manual_rnn"],
+def export(rev, folder, name):
+    """Copy revision `rev`'s manual_rnn/ to folder/name, renaming its imports of itself."""
+    target = os.path.join(folder, name)
+    if rev == "worktree":
+        shutil.copytree(os.path.join(harness.ROOT, "manual_rnn"), target,
+                        ignore=shutil.ignore_patterns("__pycache__"))
+    else:
+        tar = subprocess.run(["git", "-C", harness.ROOT, "archive", rev, "manual_rnn"],
                              check=True, capture_output=True).stdout
-    subprocess.run(["tar", "-x", "-C", folder], input=archive, check=True)
-    os.rename(os.path.join(folder, "manual_rnn"), os.path.join(folder, "manual_rnn_old"))
-    sys.path.insert(0, folder)
-    import manual_rnn_old
-    return manual_rnn_old
+        with tarfile.open(fileobj=io.BytesIO(tar)) as archive:
+            archive.extractall(folder)
+        os.rename(os.path.join(folder, "manual_rnn"), target)
+    for path, _, files in os.walk(target):
+        for file in (os.path.join(path, f) for f in files if f.endswith(".py")):
+            with open(file) as f:
+                text = f.read()
+            with open(file, "w") as f:
+                f.write(re.sub(r"\bmanual_rnn\b", name, text))
 
 
-def compare(old, config, cell, dtype, budget):
-    T, B, I, H, O = CONFIGS[config]
+def load(revs):
+    """{label: package} for revisions (A, B), each imported from its own export."""
+    folder = tempfile.mkdtemp(prefix="manual_rnn_revisions_")
+    atexit.register(shutil.rmtree, folder, True)
+    packages = {}
+    for label, rev in zip("AB", revs):
+        name = f"manual_rnn_{label.lower()}"
+        export(rev, folder, name)
+        target = os.path.join(folder, name)
+        spec = importlib.util.spec_from_file_location(
+            name, os.path.join(target, "__init__.py"), submodule_search_locations=[target])
+        packages[label] = sys.modules[name] = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(packages[label])
+    if "manual_rnn" in sys.modules:  # a revision reached the repository's own package
+        raise SystemExit("an exported revision imported the repository's manual_rnn")
+    return packages
+
+
+def row(args, packages, config, cell, dtype):
     steps = {}
-    for name, package in (("old", old), ("new", new)):
-        spec = package.Spec(cell=cell, input_size=I, hidden_size=H, output_size=O)
-        params = {k: v.astype(dtype) for k, v in package.init_params(spec, seed=0).items()}
-        xs, targets = make_data(spec, T, B, dtype)
-        steps[name] = (lambda p=package, s=spec, w=params, x=xs, y=targets:
-                       p.loss_and_grad(s, w, x, y, loss="mse"))
-    losses = {name: float(step()[0]) for name, step in steps.items()}
-    if not np.isclose(losses["old"], losses["new"], rtol=1e-5):
-        raise SystemExit(f"the revisions disagree on the loss: {losses}")
-    times = {"old": [], "new": []}
-    end, rounds = time.perf_counter() + budget, 0
-    while time.perf_counter() < end or rounds < 6:
-        for name in (("old", "new") if rounds % 2 else ("new", "old")):
-            start = time.perf_counter()
-            steps[name]()
-            times[name].append(time.perf_counter() - start)
-        rounds += 1
-    old_ms, new_ms = (1e3 * statistics.median(times[k]) for k in ("old", "new"))
-    print(f"{config:6} {cell:4} {dtype}: old {old_ms:9.3f} ms  new {new_ms:9.3f} ms  "
-          f"new/old {new_ms / old_ms:.2f}  ({rounds} rounds)", flush=True)
+    for label, package in packages.items():
+        spec, params, xs, targets = harness.problem(package, config, cell, dtype)
+        steps[label] = (lambda p=package, s=spec, w=params, x=xs, y=targets:
+                        float(p.loss_and_grad(s, w, x, y, loss="mse")[0]))
+    samples, rounds, losses = harness.measure(steps, args)
+    ratio = harness.median_ms(samples["B"]) / harness.median_ms(samples["A"])
+    return [f"{config} {harness.CONFIGS[config]}", cell, dtype, harness.fmt_ms(samples["A"]),
+            harness.fmt_ms(samples["B"]), f"**{ratio:.3f}**", rounds,
+            "yes" if harness.agree(losses, dtype) else f"DISAGREE {losses}"]
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("revision")
-    parser.add_argument("--configs", nargs="+", choices=CONFIGS, default=["tiny", "small", "long"])
-    parser.add_argument("--cells", nargs="+", choices=CELLS, default=list(CELLS))
-    parser.add_argument("--dtypes", nargs="+", choices=DTYPES, default=list(DTYPES))
-    parser.add_argument("--budget", type=float, default=3.0, help="seconds per row")
-    args = parser.parse_args()
-    old = import_revision(args.revision)
+def main(argv=None):
+    p = harness.parser(__doc__)
+    p.add_argument("a", help="revision A (a commit, branch or tag, or `worktree`)")
+    p.add_argument("b", nargs="?", default="worktree", help="revision B (default: worktree)")
+    harness.add_options(p, ["tiny", "small", "long"], budget=3.0)
+    p.add_argument("--cells", nargs="+", help="default: every cell both revisions have")
+    args = p.parse_args(argv)
+    packages = load((args.a, args.b))
+    common = [c for c in harness.cell_names(packages["A"])
+              if c in harness.cell_names(packages["B"])]
+    cells = args.cells or common
+    unknown = sorted(set(cells) - set(common))
+    if unknown:
+        p.error(f"cells {unknown} are not in both revisions (common: {common})")
+    header = harness.machine_header([f"- A = {args.a}, B = {args.b}"])
+    print("\n".join(header), flush=True)
+    head = ["config (T, B, I, H, O)", "cell", "dtype", "A ms", "B ms", "B/A", "rounds",
+            "losses agree"]
+    rows, started = [], time.time()
     for config in args.configs:
-        for cell in args.cells:
+        for cell in cells:
             for dtype in args.dtypes:
-                compare(old, config, cell, dtype, args.budget)
+                rows.append(row(args, packages, config, cell, dtype))
+                print(" | ".join(map(str, rows[-1])), flush=True)
+    body = ["Milliseconds per training step (`loss_and_grad`, MSE): medians of alternating "
+            "rounds. B/A < 1: B is faster.", "", *harness.markdown_table(head, rows), "",
+            f"- wall time {time.time() - started:.0f} s; load average at end: "
+            f"{harness.loadavg()}"]
+    harness.report(args.out, f"manual_rnn {args.b} against {args.a}", header, body)
 
 
 if __name__ == "__main__":

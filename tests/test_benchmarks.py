@@ -1,7 +1,8 @@
-"""The benchmark scripts still run, and their contenders still compute the same loss.
+"""The benchmark scripts and the examples run, and what they print holds together.
 
-Nothing here is timed: each script runs its smallest configuration for a few rounds, and the
-test reads what it prints, never how fast anything was.
+Nothing here is timed: every script runs its smallest configuration for a few rounds as
+`python -m benchmarks.<script>` (or `python examples/<name>.py`) from the repository root,
+and the test reads its report, never how fast anything was.
 """
 import os
 import subprocess
@@ -9,58 +10,54 @@ import sys
 
 import pytest
 
-pytest.importorskip("jax")  # bench_step.py and floor.py compare against the JAX twin
+from manual_rnn.cells import CELLS
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FAST = ["--repeats", "2", "--settle-ms", "1", "--turn-ms", "0"]
 
 
-def run(script, *args):
-    env = dict(os.environ, PYTHONPATH=ROOT)
-    done = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", script), *args],
-                          capture_output=True, text=True, env=env, timeout=300, cwd=ROOT)
-    assert done.returncode == 0, done.stderr[-2000:]
+def run(*args):
+    done = subprocess.run([sys.executable, *args], capture_output=True, text=True, cwd=ROOT,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
     return done.stdout
 
 
-def table_rows(text, config):
-    return [line for line in text.splitlines() if line.startswith(f"| {config} (")]
+def rows(text, first):
+    return [[c.strip() for c in line.strip("|").split("|")]
+            for line in text.splitlines() if line.startswith(f"| {first}")]
 
 
-def test_bench_step_runs_every_cell_and_its_contenders_agree_on_the_loss(tmp_path):
-    out = tmp_path / "table.md"
-    text = run("bench_step.py", "--configs", "tiny", "--repeats", "2", "--gemm-size", "64",
-               "--out", str(out))
-    rows = table_rows(out.read_text(), "tiny")
-    assert len(rows) == 6                                  # 3 cells x 2 dtypes
-    assert "DISAGREE" not in text
-    assert all(row.count("**") >= 2 for row in rows)       # a product/JAX ratio in every row
+def test_bench_step_times_every_cell_and_dtype_and_the_contenders_agree(tmp_path):
+    pytest.importorskip("jax")
+    pytest.importorskip("torch")
+    out = tmp_path / "bench_step.md"
+    printed = run("-m", "benchmarks.bench_step", "--configs", "tiny", *FAST, "--out", str(out))
+    report = out.read_text()
+    assert "DISAGREE" not in printed and "## Machine" in report and "NumPy BLAS" in report
+    table = rows(report, "tiny (2, 1, 1, 3, 1)")
+    assert sorted((r[1], r[2]) for r in table) == sorted(
+        (cell, dtype) for cell in CELLS for dtype in ("float32", "float64"))
+    for r in table:  # manual, JAX and torch ms; manual/JAX and manual/torch; losses agree
+        assert all(float(ms.split()[0]) > 0 for ms in r[3:6])
+        assert all(ratio.startswith("**") and float(ratio.strip("*")) > 0 for ratio in r[6:8])
+        assert r[9] == "yes"
+    (summary,) = rows(report, "tiny |")
+    assert len(summary) == 3 and all(float(x) > 0 for x in summary[1:])
 
 
-def test_floor_runs_and_times_product_cells_and_jax(tmp_path):
-    out = tmp_path / "floor.md"
-    run("floor.py", "--configs", "tiny", "--cells", "lstm", "--dtypes", "float32",
-        "--budget", "0.05", "--out", str(out))
-    (row,) = table_rows(out.read_text(), "tiny")
-    cells = [c.strip() for c in row.strip("|").split("|")]
-    assert cells[:3] == ["tiny (2, 1, 1, 3, 1)", "lstm", "float32"]
-    assert all(float(ms) > 0 for ms in cells[3:6])         # product, cells and JAX all timed
+def test_compare_revisions_imports_two_revisions_side_by_side(tmp_path):
+    out = tmp_path / "ab.md"
+    run("-m", "benchmarks.compare_revisions", "HEAD", "worktree", "--configs", "tiny",
+        "--dtypes", "float64", *FAST, "--out", str(out))
+    table = rows(out.read_text(), "tiny (")
+    assert [r[1] for r in table] == list(CELLS)
+    assert all(r[5].startswith("**") and r[7] == "yes" for r in table)
 
 
-def test_gemm_ceiling_runs_and_times_product_and_its_matmuls(tmp_path):
-    out = tmp_path / "gemm.md"
-    run("gemm_ceiling.py", "--configs", "tiny", "--cells", "gru", "--dtypes", "float64",
-        "--budget", "0.05", "--gemm-size", "64", "--out", str(out))
-    (row,) = table_rows(out.read_text(), "tiny")
-    cells = [c.strip() for c in row.strip("|").split("|")]
-    assert cells[:3] == ["tiny (2, 1, 1, 3, 1)", "gru", "float64"]
-    assert all(float(ms) > 0 for ms in cells[3:5])         # product and matmuls both timed
-
-
-def test_call_costs_prices_every_operation(tmp_path):
-    out = tmp_path / "costs.md"
-    run("call_costs.py", "--configs", "small", "--dtypes", "float32", "--calls", "20",
-        "--out", str(out))
-    (row,) = [line for line in out.read_text().splitlines() if line.startswith("| small (")]
-    cells = [c.strip() for c in row.strip("|").split("|")]
-    assert cells[:2] == ["small (B=16, H=32)", "float32"]
-    assert len(cells) == 8 and all(float(us) > 0 for us in cells[2:])
+def test_checkpoint_memory_reports_every_segment_length(tmp_path):
+    out = tmp_path / "checkpoint.md"
+    run("-m", "benchmarks.checkpoint_memory", "--T", "12", "--H", "4", *FAST, "--out", str(out))
+    report = out.read_text()
+    assert [r[0] for r in rows(report, "off")] == ["off"]
+    assert [r[1] for r in rows(report, "10 ")] == ["2"]      # two segments of 10 and 2 steps
