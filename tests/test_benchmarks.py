@@ -61,3 +61,24 @@ def test_checkpoint_memory_reports_every_segment_length(tmp_path):
     report = out.read_text()
     assert [r[0] for r in rows(report, "off")] == ["off"]
     assert [r[1] for r in rows(report, "10 ")] == ["2"]      # two segments of 10 and 2 steps
+
+
+def test_adding_problem_example_trains_every_cell_and_writes_its_report(tmp_path):
+    pytest.importorskip("matplotlib")
+    out = tmp_path / "adding"
+    run("examples/adding_problem.py", "--steps", "3", "--eval-every", "2", "--eval-batch", "8",
+        "--batch", "4", "--seq-len", "5", "--hidden", "4", "--out", str(out))
+    table = rows((tmp_path / "adding.md").read_text(), "")
+    assert [r[0] for r in table[1:]] == list(CELLS)       # after the head
+    assert (tmp_path / "adding.png").stat().st_size > 0
+
+
+def test_char_model_example_trains_and_samples(tmp_path):
+    pytest.importorskip("matplotlib")
+    out = tmp_path / "char"
+    run("examples/char_model.py", "--steps", "4", "--eval-every", "2", "--hidden", "8",
+        "--batch", "4", "--eval-batch", "4", "--seq-len", "16", "--tbptt", "8",
+        "--out", str(out))
+    report = (tmp_path / "char.md").read_text()
+    assert [r[0] for r in rows(report, "")[1:]] == ["0", "2", "4"]   # evaluated steps
+    assert report.count("Temperature") == 3 and (tmp_path / "char.png").stat().st_size > 0
