@@ -152,7 +152,7 @@ def targets(spec, loss, value, layout, dtype):
     """Loss targets, time-major: (T, B, O) floats for "mse", (T, B) class indices otherwise."""
     a = _array("targets", value)
     if loss == "mse":
-        _shape("targets", a, layout.sequence_shape(spec.output_size))
+        _shape("targets", a, layout.sequence_shape(spec.output_features))
         return layout.to_time_major(_real("targets", a, dtype))
     if not np.issubdtype(a.dtype, np.integer):
         raise TypeError(f"targets must be integer class indices for loss='cross_entropy', "
@@ -161,12 +161,12 @@ def targets(spec, loss, value, layout, dtype):
     return layout.to_time_major(a.astype(np.intp))
 
 
-def class_range(targets_tm, valid, output_size):
+def class_range(targets_tm, valid, classes):
     """Cross-entropy targets must name a class at every valid step; padding may hold anything."""
-    bad = valid.astype(bool) & ((targets_tm < 0) | (targets_tm >= output_size))
+    bad = valid.astype(bool) & ((targets_tm < 0) | (targets_tm >= classes))
     if bad.any():
-        raise ValueError(f"targets must lie in [0, output_size={output_size}) at valid steps, "
-                         f"got {targets_tm[bad][:5].tolist()}")
+        raise ValueError(f"targets must lie in [0, {classes}) (one class per output feature) "
+                         f"at valid steps, got {targets_tm[bad][:5].tolist()}")
     return np.where(valid.astype(bool), targets_tm, 0)
 
 

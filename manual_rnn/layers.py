@@ -80,11 +80,11 @@ def forward(spec, params, xs, state0, lengths=None, dropout_masks=None, checkpoi
     return x, final, (cache, lengths, dropout_masks, checkpoint_every)
 
 
-def project(cell, p, x):
+def project(spec, cell, p, x):
     """W_ih x_t + the cell's input bias for every step at once (see `input_bias` in each cell:
     b_ih, plus b_hh where the cell adds it unchanged)."""
     xproj = matmul_steps(x, p["w_ih"].T)
-    bias = cell.input_bias(p)
+    bias = cell.input_bias(spec, p)
     if bias is not None:
         xproj += bias
     return xproj
@@ -100,7 +100,7 @@ def run_direction(spec, p, x, state0, lengths, checkpoint_every):
     outputs, saved, state = [], [], state0
     final = None if lengths is None else [np.empty_like(s) for s in state0]
     for a, b in segments(T, checkpoint_every):
-        states, cell_cache = cell.forward(spec, p, project(cell, p, x[a:b]), state)
+        states, cell_cache = cell.forward(spec, p, project(spec, cell, p, x[a:b]), state)
         saved.append(((a, b), state, None if checkpoint_every else cell_cache))
         outputs.append(states[0])
         if lengths is not None:
@@ -127,7 +127,7 @@ def backprop_direction(spec, p, x, saved, dhs, dfinal, lengths):
     carry = dfinal if lengths is None else tuple(np.zeros_like(d) for d in dfinal)
     for (a, b), state, cell_cache in reversed(saved):
         if cell_cache is None:
-            _, cell_cache = cell.forward(spec, p, project(cell, p, x[a:b]), state)
+            _, cell_cache = cell.forward(spec, p, project(spec, cell, p, x[a:b]), state)
         if lengths is None:
             dstates = (dhs[a:b],) + (None,) * (len(state) - 1)
         else:

@@ -2,25 +2,20 @@
 
 Every cell has the same contract, so `layers.py` stacks, reverses and masks them all alike:
 
-    bias = input_bias(p)
+    bias = input_bias(spec, p)
     states, cache = forward(spec, p, xproj, state0)
     dxproj, dp, dstate0 = backward(spec, p, cache, dstates, dlast)
 
-`xproj` (T, B, G*H) is W_ih x_t + input_bias(p) for every step, computed outside as one matmul
-and one addition: b_ih, plus b_hh where the cell adds it unchanged (Elman, LSTM). A cell may
-overwrite it (the LSTM and GRU keep their gates there), so the caller passes a fresh one. `p`
-holds this direction's weights {"w_hh", "b_hh", "w_hr"} (None where absent); `state0` and
+`xproj` (T, B, G*H) is W_ih x_t + input_bias(spec, p) for every step, computed outside the time
+loop as one matmul: b_ih, plus those parts of b_hh the cell adds unchanged. `p` holds this
+direction's weights {"w_ih", "w_hh", "b_ih", "b_hh", "w_hr"} (None where absent); `state0` and
 `states` are tuples, (h,) or (h, c) for the LSTM, `states` stacked over time (T, B, .).
 `dstates` is the gradient reaching each step's state from outside the recurrence (the layer
 above, the head), None for a state nothing outside reads (the LSTM's c, unless lengths end
 sequences early); `dlast` is the gradient on the last step's state from beyond the sequence
 (a later segment, or dstate). `backward` adds the gradient through time itself. `dp` holds
 the gradients of w_hh, b_ih, b_hh and w_hr (those the spec has); w_ih's needs the layer's input,
-so `layers.py` forms it from dxproj.
-
-The time loops multiply by the weights with np.dot rather than np.matmul: on 2-D arrays both
-call the same BLAS routine, and np.dot skips about 1-2 us of set-up per call, which is 2-8% of a
-small Elman step (benchmarks/compare_revisions.py).
+so `layers.py` forms it from dxproj, again as one matmul over all steps.
 """
 from . import gru, lstm, rnn
 

@@ -19,7 +19,7 @@ GATES = 1
 STATES = ("h",)
 
 
-def input_bias(p):
+def input_bias(spec, p):
     """b_ih + b_hh: both enter a_t alike, so the input projection adds them in one pass."""
     return None if p["b_ih"] is None else p["b_ih"] + p["b_hh"]
 

@@ -185,6 +185,9 @@ def _check_spec(spec):
     if spec.bidirectional:
         raise ValueError("spec.bidirectional must be False for RTRL (a reverse direction "
                          "needs the future), got bidirectional=True")
+    if not spec.reset_after:
+        raise ValueError("RTRL computes PyTorch's GRU (reset_after=True) only, got "
+                         "reset_after=False")
 
 
 def loss_and_grad(spec, params, xs, targets, loss="mse", h0=None, lengths=None,
@@ -198,8 +201,7 @@ def loss_and_grad(spec, params, xs, targets, loss="mse", h0=None, lengths=None,
     bidirectional False are supported.
     """
     _check_spec(spec)
-    if loss not in LOSSES:
-        raise ValueError(f"loss must be one of {tuple(LOSSES)}, got {loss!r}")
+    checks.choice("loss", loss, LOSSES)
     dtype = check_params(spec, params)
     xs, layout = checks.inputs(spec, xs, dtype)
     state0 = checks.state(spec, "h0", h0, layout, dtype)
@@ -208,7 +210,7 @@ def loss_and_grad(spec, params, xs, targets, loss="mse", h0=None, lengths=None,
     carries = valid if loss_mask is None else valid * checks.loss_mask(loss_mask, layout, dtype)
     goal = checks.targets(spec, loss, targets, layout, dtype)
     if loss == "cross_entropy":
-        goal = checks.class_range(goal, carries, spec.output_size)
+        goal = checks.class_range(goal, carries, spec.output_features)
     loss_fn = LOSSES[loss]
 
     step_fn = {"rnn": _elman_step, "lstm": _lstm_step, "gru": _gru_step}[spec.cell]
@@ -217,7 +219,9 @@ def loss_and_grad(spec, params, xs, targets, loss="mse", h0=None, lengths=None,
     b_ih = params.get("bias_ih_l0", 0)
     b_hh = params.get("bias_hh_l0", 0)
     extra = {"W_hr": params["weight_hr_l0"]} if spec.proj_size else {}
-    W_head, b_head = params["head.weight"], params["head.bias"]
+    # A headless network reads out h itself: the identity, with no parameters.
+    W_head = params["head.weight"] if spec.has_head else np.eye(P, dtype=dtype)
+    b_head = params["head.bias"] if spec.has_head else np.zeros(P, dtype)
 
     # Columns of S: every recurrent parameter flattened, then this sequence's initial state.
     names = [k for k in param_shapes(spec) if not k.startswith("head.")]
@@ -260,8 +264,9 @@ def loss_and_grad(spec, params, xs, targets, loss="mse", h0=None, lengths=None,
     offsets = np.cumsum([0] + sizes)
     for name, start, stop in zip(names, offsets[:-1], offsets[1:]):
         grads[name] = flat[start:stop].reshape(params[name].shape)
-    grads["head.weight"], grads["head.bias"] = dW_head, db_head
+    if spec.has_head:
+        grads["head.weight"], grads["head.bias"] = dW_head, db_head
 
     dstate0 = grad[:, n_params:]                                  # (B, n_state), per sequence
-    parts = (dstate0[None, :, :P],) + ((dstate0[None, :, P:],) if spec.cell == "lstm" else ())
+    parts = (dstate0[None, :, :P],) + ((dstate0[None, :, P:],) if len(state0) == 2 else ())
     return total, grads, checks.state_out(parts, layout)
