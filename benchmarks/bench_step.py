@@ -19,6 +19,7 @@ the ratios manual/JAX and manual/torch (> 1: manual_rnn is slower).
 """
 import signal
 import statistics
+import sys
 import time
 
 import manual_rnn as mr
@@ -105,15 +106,21 @@ def main(argv=None):
 
     libs = {}
     if not args.no_jax:
-        import jax
-        jax.config.update("jax_enable_x64", True)  # float32 arrays stay float32
-        import manual_rnn_reference
-        libs["jax"] = (jax, manual_rnn_reference)
+        try:
+            import jax
+            import manual_rnn_reference
+            jax.config.update("jax_enable_x64", True)  # float32 arrays stay float32
+            libs["jax"] = (jax, manual_rnn_reference)
+        except ImportError:
+            print("JAX is not importable: no JAX column", file=sys.stderr)
     if not args.no_torch:
-        import torch
-        if args.torch_threads:
-            torch.set_num_threads(args.torch_threads)
-        libs["torch"] = torch
+        try:
+            import torch
+            if args.torch_threads:
+                torch.set_num_threads(args.torch_threads)
+            libs["torch"] = torch
+        except ImportError:
+            print("PyTorch is not importable: no torch column", file=sys.stderr)
     names = ["manual"] + list(libs)
     extra = [f"- PyTorch threads: {libs['torch'].get_num_threads()}"] if "torch" in libs else []
     header = harness.machine_header(extra)

@@ -49,15 +49,15 @@ def cell_names(package=None):
 
 def problem(package, config, cell, dtype):
     """(spec, params, xs, targets) of a configuration: parameters of seed 0, data of seed 1."""
-    T, B, I, H, O = CONFIGS[config]
-    spec = package.Spec(cell=cell, input_size=I, hidden_size=H, output_size=O)
+    steps, batch, inputs, hidden, outputs = CONFIGS[config]
+    spec = package.Spec(cell=cell, input_size=inputs, hidden_size=hidden, output_size=outputs)
     try:
         params = package.init_params(spec, seed=0, dtype=np.dtype(dtype))
     except TypeError:  # a revision whose init_params has no dtype
         params = {k: v.astype(dtype) for k, v in package.init_params(spec, seed=0).items()}
     rng = np.random.default_rng(1)
-    xs = rng.standard_normal((T, B, I)).astype(dtype)
-    targets = rng.standard_normal((T, B, O)).astype(dtype)
+    xs = rng.standard_normal((steps, batch, inputs)).astype(dtype)
+    targets = rng.standard_normal((steps, batch, outputs)).astype(dtype)
     return spec, params, xs, targets
 
 
@@ -222,7 +222,7 @@ def revision():
     """The repository's commit, marked when manual_rnn/ has uncommitted changes."""
     def git(*args):
         return subprocess.run(["git", "-C", ROOT, *args], capture_output=True,
-                              text=True).stdout.strip()
+                              text=True, check=False).stdout.strip()
     commit = git("rev-parse", "--short", "HEAD") or "unknown"
     return commit + (" + uncommitted changes" if git("status", "--porcelain", "manual_rnn")
                      else "")
