@@ -130,10 +130,14 @@ def test_windows_equal_pytorch_with_detached_state():
         np.testing.assert_allclose(grads[name], grad, rtol=1e-10, atol=1e-12, err_msg=name)
 
 
-@pytest.mark.parametrize("k", [0, -1, 2.5, True])
-def test_bad_truncation_length(k):
+@pytest.mark.parametrize("k, error, message", [
+    (0, ValueError, r"k \(the truncation length\) must be >= 1, got 0"),
+    (-1, ValueError, r"must be >= 1, got -1"),
+    (2.5, TypeError, r"k \(the truncation length\) must be an int, got float 2.5"),
+    (True, TypeError, r"must be an int, got bool True")])
+def test_bad_truncation_length(k, error, message):
     spec, params, xs, targets, loss_mask, _ = problem("rnn", "mse", layers=1, dropout=0.0)
-    with pytest.raises(ValueError, match="k .*>= 1"):
+    with pytest.raises(error, match=message):
         tbptt_grads(spec, params, xs, targets, "mse", k)
 
 

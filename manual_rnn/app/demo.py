@@ -9,10 +9,10 @@ UnboundLocalError. `--init notebook` starts from the weights it printed.
 """
 import numpy as np
 
-from ..verify.gradcheck import check_model, format_table
 from ..model import loss_and_grad
-from .optim import SGD
 from ..spec import Spec, init_params
+from ..verify.gradcheck import check_model, format_table
+from .optim import SGD
 
 SPEC = Spec(cell="rnn", input_size=1, hidden_size=3, output_size=1, nonlinearity="sigmoid")
 XS = np.array([[1.0], [2.0]])          # unbatched: (T, I)
@@ -38,20 +38,33 @@ def notebook_params():
 
 
 def run(init="random", seed=0, epochs=2000, lr=0.01, every=100, out=print):
-    """Train, print the loss every `every` epochs as the notebook did, then check gradients."""
+    """Train, print the loss every `every` epochs as the notebook did, then check gradients.
+
+    Returns (params, ok): ok is True when every gradient agrees with its references. A run
+    whose loss or parameters stop being finite is reported as diverged (ok False)."""
     params = notebook_params() if init == "notebook" else init_params(SPEC, seed=seed)
     optimiser = SGD(lr=lr)
     state = optimiser.init(params)
-    for epoch in range(epochs):
-        loss, grads = loss_and_grad(SPEC, params, XS, TARGETS)
-        if epoch % every == 0:
-            out(f"Epoch {epoch} Loss {loss:.8f}")
-        params, state = optimiser.step(params, grads, state)
-    loss, _ = loss_and_grad(SPEC, params, XS, TARGETS)
+    # A diverging run overflows on its way to inf; the check below says so once, in words.
+    with np.errstate(over="ignore", invalid="ignore"):
+        for epoch in range(epochs + 1):
+            loss, grads = loss_and_grad(SPEC, params, XS, TARGETS)
+            if epoch % every == 0 and epoch < epochs:
+                out(f"Epoch {epoch} Loss {loss:.8f}")
+            if epoch == epochs:
+                break
+            params, state = optimiser.step(params, grads, state)
+            if not all(np.isfinite(p).all() for p in params.values()):
+                out(f"Diverged at epoch {epoch}: the parameters are no longer finite (loss "
+                    f"{loss:.4g}); try a smaller lr (now {lr})")
+                return params, False
     out(f"Final loss {loss:.8f} after {epochs} epochs")
     rows, note = check_model(SPEC, params, XS, TARGETS)
     out("\nGradient check of the trained model (max errors over each array):")
     out(format_table(rows))
     if note:
         out(note)
-    return params, all(r.ok for r in rows)
+    failed = [r.name for r in rows if not r.ok]
+    out(f"Verdict: {'FAIL, ' + ', '.join(failed) + ' disagree' if failed else 'ok'}: "
+        f"{len(rows) - len(failed)} of {len(rows)} gradients agree with their references")
+    return params, not failed

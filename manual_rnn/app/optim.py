@@ -19,11 +19,12 @@ centered RMSprop clamps its variance estimate at 0 when rounding makes it negati
 gives NaN there).
 """
 import math
-import numbers
 from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
+
+from .. import checks
 
 __all__ = ["SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "OPTIMIZERS", "make", "clip_grad_norm"]
 
@@ -31,16 +32,8 @@ __all__ = ["SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "OPTIMIZERS", "make", "
 # ---- checking arguments -------------------------------------------------------------------------
 
 def _real(expected, ok):
-    """A rule accepting a real number for which ok(value) holds, stored as a Python float.
-
-    Python floats because NumPy scalars would promote float32 arrays to float64 (NEP 50)."""
-    def check(name, value):
-        if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-            raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
-        if not ok(float(value)):  # NaN fails every comparison, so it is rejected here too
-            raise ValueError(f"{name} must be {expected}, got {value!r}")
-        return float(value)
-    return check
+    """A rule accepting a real number for which ok(value) holds, stored as a Python float."""
+    return lambda name, value: checks.real(name, value, expected, ok)
 
 
 _POSITIVE = _real("a finite number > 0", lambda v: 0 < v < math.inf)
@@ -48,12 +41,6 @@ _NON_NEGATIVE = _real("a finite number >= 0", lambda v: 0 <= v < math.inf)
 _FRACTION = _real("in [0, 1)", lambda v: 0 <= v < 1)
 _PROPORTION = _real("in [0, 1]", lambda v: 0 <= v <= 1)
 _ABOVE_ZERO = _real("> 0", lambda v: v > 0)  # inf allowed: no clipping
-
-
-def _flag(name, value):
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be a bool, got {type(value).__name__} {value!r}")
-    return bool(value)
 
 
 def _betas(name, value):
@@ -158,7 +145,7 @@ class SGD(_Optimizer):
 
     def __post_init__(self):
         _validate(self, lr=_POSITIVE, momentum=_NON_NEGATIVE, dampening=_PROPORTION,
-                  weight_decay=_NON_NEGATIVE, nesterov=_flag, maximize=_flag)
+                  weight_decay=_NON_NEGATIVE, nesterov=checks.flag, maximize=checks.flag)
         if self.nesterov and (self.momentum == 0 or self.dampening != 0):
             raise ValueError(f"nesterov=True needs momentum > 0 and dampening = 0, got "
                              f"momentum={self.momentum}, dampening={self.dampening}")
@@ -195,7 +182,7 @@ class Adagrad(_Optimizer):
 
     def __post_init__(self):
         _validate(self, lr=_POSITIVE, lr_decay=_NON_NEGATIVE, weight_decay=_NON_NEGATIVE,
-                  initial_accumulator_value=_NON_NEGATIVE, eps=_NON_NEGATIVE, maximize=_flag)
+                  initial_accumulator_value=_NON_NEGATIVE, eps=_NON_NEGATIVE, maximize=checks.flag)
 
     def buffers(self):
         return {"sum": self.initial_accumulator_value}
@@ -233,8 +220,8 @@ class RMSprop(_Optimizer):
 
     def __post_init__(self):
         _validate(self, lr=_POSITIVE, alpha=_FRACTION, eps=_NON_NEGATIVE,
-                  weight_decay=_NON_NEGATIVE, momentum=_NON_NEGATIVE, centered=_flag,
-                  maximize=_flag)
+                  weight_decay=_NON_NEGATIVE, momentum=_NON_NEGATIVE, centered=checks.flag,
+                  maximize=checks.flag)
 
     def buffers(self):
         return {"square_avg": 0.0, **({"grad_avg": 0.0} if self.centered else {}),
@@ -281,7 +268,7 @@ class Adam(_Optimizer):
 
     def __post_init__(self):
         _validate(self, lr=_POSITIVE, betas=_betas, eps=_NON_NEGATIVE,
-                  weight_decay=_NON_NEGATIVE, amsgrad=_flag, maximize=_flag)
+                  weight_decay=_NON_NEGATIVE, amsgrad=checks.flag, maximize=checks.flag)
 
     def buffers(self):
         return {"exp_avg": 0.0, "exp_avg_sq": 0.0,

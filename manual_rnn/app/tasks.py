@@ -25,7 +25,7 @@ from typing import ClassVar, NamedTuple, Optional
 
 import numpy as np
 
-from ..checks import integer as _check_int
+from .. import checks
 from ..losses import log_softmax
 from ..model import forward
 
@@ -47,9 +47,8 @@ def _check_batch_args(rng, batch_size, split):
     if not isinstance(rng, np.random.Generator):
         raise TypeError(f"rng must be a numpy.random.Generator (np.random.default_rng(seed)), "
                         f"got {type(rng).__name__}")
-    _check_int("batch_size", batch_size, 1)
-    if split not in SPLITS:
-        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+    checks.integer("batch_size", batch_size, 1)
+    checks.choice("split", split, SPLITS)
 
 
 def _check_outputs(task, ys, batch):
@@ -114,10 +113,8 @@ class Sine:
     OMEGA: ClassVar[tuple] = (0.1, 0.5)
 
     def __post_init__(self):
-        _check_int("seq_len", self.seq_len, 1)
-        if (isinstance(self.noise, bool) or not isinstance(self.noise, (int, float, np.floating))
-                or not math.isfinite(self.noise) or self.noise < 0):
-            raise ValueError(f"noise must be a finite number >= 0, got {self.noise!r}")
+        checks.integer("seq_len", self.seq_len, 1)
+        checks.real("noise", self.noise, "a finite number >= 0", lambda v: 0 <= v < math.inf)
 
     def batch(self, rng, batch_size, split="train"):
         _check_batch_args(rng, batch_size, split)
@@ -168,7 +165,7 @@ class Adding:
     output_size: ClassVar[int] = 1
 
     def __post_init__(self):
-        _check_int("seq_len", self.seq_len, 2)  # both halves need a step for their marker
+        checks.integer("seq_len", self.seq_len, 2)  # both halves need a step for their marker
 
     def batch(self, rng, batch_size, split="train"):
         _check_batch_args(rng, batch_size, split)
@@ -220,9 +217,9 @@ class CopyMemory:
     loss: ClassVar[str] = "cross_entropy"
 
     def __post_init__(self):
-        _check_int("seq_len", self.seq_len, 1)
-        _check_int("n_symbols", self.n_symbols, 1)
-        _check_int("copy_len", self.copy_len, 1)
+        checks.integer("seq_len", self.seq_len, 1)
+        checks.integer("n_symbols", self.n_symbols, 1)
+        checks.integer("copy_len", self.copy_len, 1)
 
     @property
     def blank(self):
@@ -288,7 +285,7 @@ class CharText:
     loss = "cross_entropy"
 
     def __init__(self, path_or_text, seq_len=64):
-        self.seq_len = _check_int("seq_len", seq_len, 1)
+        self.seq_len = checks.integer("seq_len", seq_len, 1)
         needed = self.min_chars(self.seq_len)
         self.source, text = _read_text(path_or_text, needed)
         if not text:
@@ -314,7 +311,7 @@ class CharText:
             raise ValueError(f"vocab must be a non-empty str of distinct characters, got "
                              f"{vocab!r:.80}")
         task = cls.__new__(cls)
-        task.seq_len = _check_int("seq_len", seq_len, 1)
+        task.seq_len = checks.integer("seq_len", seq_len, 1)
         task.source = "a stored vocabulary"
         task.vocab = "".join(sorted(vocab))
         task._codes = np.array([ord(c) for c in task.vocab], dtype=np.uint32)
@@ -422,10 +419,9 @@ def sample_text(spec, params, task, length=200, temperature=1.0, prime="", seed=
     """
     if not isinstance(task, CharText):
         raise TypeError(f"task must be a CharText, got {type(task).__name__}")
-    length = _check_int("length", length, 0)
-    if (isinstance(temperature, bool) or not isinstance(temperature, (int, float, np.floating))
-            or not math.isfinite(temperature) or temperature <= 0):
-        raise ValueError(f"temperature must be a finite number > 0, got {temperature!r}")
+    length = checks.integer("length", length, 0)
+    temperature = checks.real("temperature", temperature, "a finite number > 0",
+                              lambda v: 0 < v < math.inf)
     V = len(task.vocab)
     if spec.input_size != V or spec.output_size != V:
         raise ValueError(f"spec must have input_size = output_size = {V} (the task's vocabulary), "

@@ -13,20 +13,21 @@ from __future__ import annotations
 
 import hashlib
 import math
-import numbers
 import pathlib
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Iterator, Optional
 
 import numpy as np
 
-from . import tasks
+from .. import checks
+from ..cells import CELLS
 from ..losses import LOSSES
-from ..model import forward, loss_and_grad
 from ..model import dropout_masks as draw_dropout_masks
+from ..model import forward, loss_and_grad
+from ..spec import Spec, init_params
+from . import tasks
 from .optim import OPTIMIZERS, clip_grad_norm
 from .optim import make as make_optimizer
-from ..spec import CELLS, Spec, init_params
 
 # What task.metric measures, for reports and plots.
 METRICS = {"toy": "notebook loss", "sine": "MSE", "adding": "MSE", "copy": "copy accuracy",
@@ -56,8 +57,8 @@ def tbptt_grads(spec, params, xs, targets, loss="mse", k=None, h0=None, loss_mas
     xs, targets, loss_mask and dropout_masks (full-length, as `dropout_masks` draws them) are
     in the layout of the spec (time on axis 1 with batch_first, else axis 0); no `lengths`.
     """
-    if k is not None and (isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1):
-        raise ValueError(f"k (the truncation length) must be an int >= 1, got {k!r}")
+    if k is not None:
+        checks.integer("k (the truncation length)", k, 1)
     xs = np.asarray(xs)
     axis = 1 if spec.batch_first and xs.ndim == 3 else 0
     T = xs.shape[axis] if xs.ndim > axis else 0
@@ -122,21 +123,24 @@ class Config:
     dtype: str = "float64"
 
     def __post_init__(self):
-        _choice("task", self.task, sorted(tasks.TASKS))
-        _choice("cell", self.cell, CELLS)
-        _choice("optimizer", self.optimizer, sorted(OPTIMIZERS))
-        _choice("dtype", self.dtype, ("float64", "float32"))
+        checks.choice("task", self.task, sorted(tasks.TASKS))
+        checks.choice("cell", self.cell, CELLS)
+        checks.choice("optimizer", self.optimizer, sorted(OPTIMIZERS))
+        checks.choice("dtype", self.dtype, ("float64", "float32"))
         for name, lowest in (("hidden", 1), ("layers", 1), ("steps", 1), ("batch", 1),
                              ("seed", 0), ("eval_every", 1), ("eval_batch", 1)):
-            _integer(name, getattr(self, name), lowest)
+            checks.integer(name, getattr(self, name), lowest)
         for name, lowest in (("seq_len", 1), ("tbptt", 1)):
             if getattr(self, name) is not None:
-                _integer(name, getattr(self, name), lowest)
-        _number("lr", self.lr, "a finite number > 0", lambda v: 0 < v < math.inf)
+                checks.integer(name, getattr(self, name), lowest)
+        checks.real("lr", self.lr, "a finite number > 0", lambda v: 0 < v < math.inf)
         if self.clip is not None:
-            _number("clip", self.clip, "a finite number > 0 (or None: no clipping)",
-                    lambda v: 0 < v < math.inf)
-        _number("dropout", self.dropout, "a probability in [0, 1)", lambda v: 0 <= v < 1)
+            checks.real("clip", self.clip, "a finite number > 0 (or None: no clipping)",
+                        lambda v: 0 < v < math.inf)
+        checks.real("dropout", self.dropout, "a probability in [0, 1)", lambda v: 0 <= v < 1)
+        if self.dropout > 0 and self.layers == 1:
+            raise ValueError(f"dropout applies between layers, so it needs layers >= 2; got "
+                             f"dropout={self.dropout} with layers=1")
         if self.task == "char" and not self.text:
             raise ValueError("task 'char' needs a text file (text=PATH, --text PATH)")
         if self.task != "char" and self.text is not None:
@@ -144,23 +148,6 @@ class Config:
         if self.task == "toy" and self.seq_len is not None:
             raise ValueError(f"task 'toy' has a fixed length of 2 steps; seq_len does not apply "
                              f"(got {self.seq_len})")
-
-
-def _choice(name, value, allowed):
-    if value not in allowed:
-        raise ValueError(f"{name} must be one of {list(allowed)}, got {value!r}")
-
-
-def _integer(name, value, lowest):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
-    if value < lowest:
-        raise ValueError(f"{name} must be >= {lowest}, got {value}")
-
-
-def _number(name, value, expected, ok):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not ok(float(value)):
-        raise ValueError(f"{name} must be {expected}, got {value!r}")
 
 
 def build_task(config, seq_len=None):
