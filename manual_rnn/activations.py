@@ -11,8 +11,8 @@ def overflow_to_zero():
     """A context in which exp(-a) may overflow to inf silently: 1 / (1 + inf) = 0 is exactly
     the sigmoid of a < -709 (float64) or < -88 (float32), so the warning would be noise.
 
-    The cells enter it once around their time loop and call `sigmoid_in_loop`, because entering
-    np.errstate costs as much as the sigmoid of a few thousand numbers."""
+    The cells enter it once around their time loop and call `sigmoid_in_loop`, rather than
+    entering np.errstate again at every step."""
     return np.errstate(over="ignore")
 
 

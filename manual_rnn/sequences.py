@@ -1,7 +1,8 @@
 """Matmuls over whole sequences (T, B, features), each as one 2-D matmul over all T*B rows.
 
-np.matmul on a 3-D array runs one small matmul per time step (3x slower at T = 1000), and a
-weight gradient sums over steps and sequences alike, so both flatten (T, B) into one axis.
+np.matmul on a 3-D array runs one small matmul per time step, where one large matmul keeps the
+BLAS busy; and a weight gradient sums over steps and sequences alike. So both flatten (T, B)
+into one axis.
 """
 import numpy as np
 

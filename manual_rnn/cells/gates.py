@@ -4,6 +4,6 @@
 def split(a, n):
     """The n gate blocks along the last axis of a, as views.
 
-    np.split does the same but costs ~10x more per call, and it runs at every time step."""
+    np.split does the same with more work per call, and this runs at every time step."""
     H = a.shape[-1] // n
     return [a[..., k * H:(k + 1) * H] for k in range(n)]
