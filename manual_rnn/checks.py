@@ -161,12 +161,15 @@ def targets(spec, loss, value, layout, dtype):
     return layout.to_time_major(a.astype(np.intp))
 
 
-def class_range(targets_tm, valid, classes):
-    """Cross-entropy targets must name a class at every valid step; padding may hold anything."""
+def class_range(spec, targets_tm, valid):
+    """Cross-entropy targets must name a class (an output feature) at every valid step; padding
+    may hold anything."""
+    classes = spec.output_features
     bad = valid.astype(bool) & ((targets_tm < 0) | (targets_tm >= classes))
     if bad.any():
-        raise ValueError(f"targets must lie in [0, {classes}) (one class per output feature) "
-                         f"at valid steps, got {targets_tm[bad][:5].tolist()}")
+        size = f"output_size={classes}" if spec.has_head else f"{classes} output features"
+        raise ValueError(f"targets must lie in [0, {size}) at valid steps, got "
+                         f"{targets_tm[bad][:5].tolist()}")
     return np.where(valid.astype(bool), targets_tm, 0)
 
 

@@ -114,13 +114,14 @@ def run_direction(spec, p, x, state0, lengths, checkpoint_every):
 
 def backprop_direction(spec, p, x, saved, dhs, dfinal, lengths):
     """Gradients of one direction given dhs (T, B, P) on its outputs and dfinal on its final
-    state. Returns (dp with short names, dx (T, B, in), dstate0), walking the segments backward
-    and carrying the state gradient across their boundaries."""
+    state. Returns (dp with short names, dx (T, B, in), dstate0, and the gradient reaching each
+    step's state, a tuple like the states), walking the segments backward and carrying the state
+    gradient across their boundaries."""
     cell = CELLS[spec.cell]
     T, B, _ = x.shape
     last = None if lengths is None else lengths - 1           # each sequence's last step
     dx = np.empty(x.shape, x.dtype)                   # C-contiguous: matmul_steps writes into it
-    dp = {}
+    dp, step_grads = {}, []
     # Without lengths the final state is the last step's, so dfinal enters there, as the
     # gradient carried back from a next segment would; with lengths it enters each sequence at
     # its own last step, through dstates.
@@ -136,7 +137,8 @@ def backprop_direction(spec, p, x, saved, dhs, dfinal, lengths):
             ending = (a <= last) & (last < b)
             for ds, df in zip(dstates, dfinal):
                 ds[last[ending] - a, ending] += df[ending]
-        dxproj, dp_segment, carry = cell.backward(spec, p, cell_cache, dstates, carry)
+        dxproj, dp_segment, carry, dsteps = cell.backward(spec, p, cell_cache, dstates, carry)
+        step_grads.insert(0, dsteps)
         dp_segment["w_ih"] = sum_over_steps(dxproj, x[a:b])
         matmul_steps(dxproj, p["w_ih"], out=dx[a:b])
         if dp:                                         # a later segment adds in place
@@ -144,14 +146,16 @@ def backprop_direction(spec, p, x, saved, dhs, dfinal, lengths):
                 dp[name] += g
         else:                                          # the first is taken as it is, not copied
             dp = dp_segment
-    return dp, dx, carry
+    return dp, dx, carry, tuple(join(parts, axis=0) for parts in zip(*step_grads))
 
 
 def backward(spec, cache, dtop, dfinal):
     """Gradients of the stack given dtop (T, B, D*P) for the top outputs and dfinal (tuple like
-    the final states). Returns (grads by parameter name, dxs, dstate0)."""
+    the final states). Returns (grads by parameter name, dxs, dstate0, step_grads), where
+    step_grads["l{k}{suffix}"] is the gradient reaching each step's state in that layer and
+    direction, in time order: (dh_t,), or (dh_t, dc_t) for the LSTM, each (T, B, .)."""
     layers, lengths, dropout_masks, checkpoint_every = cache
-    grads = {}
+    grads, step_grads = {}, {}
     dstate0 = tuple(np.empty_like(s) for s in dfinal)
     dout = dtop
     for k in reversed(range(spec.num_layers)):
@@ -161,12 +165,14 @@ def backward(spec, cache, dtop, dfinal):
             index = k * spec.num_directions + d
             dh = split(dout, spec.num_directions)[d]
             dh = dh if d == 0 else reverse_in_time(dh, lengths)
-            dp, dx_dir, dstart = backprop_direction(spec, p, x_dir, saved, dh,
-                                                    tuple(f[index] for f in dfinal), lengths)
+            dp, dx_dir, dstart, dsteps = backprop_direction(
+                spec, p, x_dir, saved, dh, tuple(f[index] for f in dfinal), lengths)
             for f, s in zip(dstate0, dstart):
                 f[index] = s
             suffix = direction_suffixes(spec)[d]
             grads.update({f"{_LONG_NAMES[n]}_l{k}{suffix}": g for n, g in dp.items()})
+            step_grads[f"l{k}{suffix}"] = tuple(
+                g if d == 0 else reverse_in_time(g, lengths) for g in dsteps)
             if d == 0:
                 dx = dx_dir
             else:
@@ -174,4 +180,4 @@ def backward(spec, cache, dtop, dfinal):
         if k > 0 and dropout_masks is not None:
             dx *= dropout_masks[k - 1]
         dout = dx
-    return grads, dout, dstate0
+    return grads, dout, dstate0, step_grads

@@ -96,7 +96,7 @@ def _backward(spec, params, cache, dys, dfinal):
     if dfinal is None:
         dfinal = checks.state(spec, "dstate", None, layout, dys.dtype)
     grads, dtop = head_backward(params, top, dys) if spec.has_head else ({}, dys)
-    stack_grads, dxs, dstate0 = layers.backward(spec, cache["stack"], dtop, dfinal)
+    stack_grads, dxs, dstate0, _ = layers.backward(spec, cache["stack"], dtop, dfinal)
     grads |= stack_grads
     grads = {name: grads[name] for name in param_shapes(spec)}
     return grads, layout.from_time_major(dxs), checks.state_out(dstate0, layout)
@@ -121,7 +121,7 @@ def loss_and_grad(spec: Spec, params: Params, xs: ArrayLike, targets: ArrayLike,
         valid = valid * checks.loss_mask(loss_mask, layout, valid.dtype)
     goal = checks.targets(spec, loss, targets, layout, ys.dtype)
     if loss == "cross_entropy":
-        goal = checks.class_range(goal, valid, spec.output_features)
+        goal = checks.class_range(spec, goal, valid)
     value, dys = LOSSES[loss](layout.to_time_major(ys), goal, valid)
     grads, dxs, dh0 = _backward(spec, params, cache, dys, None)
     value = ys.dtype.type(value)

@@ -28,6 +28,7 @@ from ..sequences import sum_over_steps
 from .gates import split
 
 GATES = 3
+GATE_NAMES = ("r", "z", "n")
 STATES = ("h",)
 
 
@@ -72,13 +73,13 @@ def forward(spec, p, xproj, state0):
                 np.dot(vs[t], w_hn.T, out=u_n[t])
                 n[t] = np.tanh(x_n + u_n[t])
             hs[t + 1] = (1 - z[t]) * n[t] + z[t] * hs[t]           # h_t
-    return (hs[1:],), (gates, u_n, hs, vs)
+    return (hs[1:],), {"gates": gates, "u_n": u_n, "hs": hs, "vs": vs}
 
 
 def backward(spec, p, cache, dstates, dlast):
     """dstates: (dh reaching each step from outside, (T, B, H)); dlast: (dh on the last step's
-    state,). Returns (dxproj, dp, (dh0,))."""
-    gates, u_n, hs, vs = cache
+    state,). Returns (dxproj, dp, (dh0,), (dh_t of every step,))."""
+    gates, u_n, hs, vs = (cache[k] for k in ("gates", "u_n", "hs", "vs"))
     (dhs_out,) = dstates
     H = u_n.shape[-1]
     w_hrz, w_hn = p["w_hh"][:2 * H], p["w_hh"][2 * H:]
@@ -87,10 +88,11 @@ def backward(spec, p, cache, dstates, dlast):
     da_r, da_z, da_n = split(dxproj, 3)
     da_rz = dxproj[..., :2 * H]
     du_n = np.empty_like(u_n)
-    dh = dlast[0].copy()
+    dhs = np.empty_like(dhs_out)                       # dh_t of every step
+    dh = dlast[0]
     for t in reversed(range(len(gates))):
-        dh += dhs_out[t]                                           # dh_t
-        dn, dz = dh * (1 - z[t]), dh * (hs[t] - n[t])
+        dhs[t] = dh + dhs_out[t]                                   # dh_t
+        dn, dz = dhs[t] * (1 - z[t]), dhs[t] * (hs[t] - n[t])
         da_n[t], da_z[t] = dn * tanh_grad(n[t]), dz * sigmoid_grad(z[t])
         if spec.reset_after:
             du_n[t] = da_n[t] * r[t]
@@ -101,9 +103,9 @@ def backward(spec, p, cache, dstates, dlast):
             drh = du_n[t] @ w_hn
             da_r[t] = drh * hs[t] * sigmoid_grad(r[t])
             dh_through_n = drh * r[t]
-        dh = dh * z[t] + dh_through_n + da_rz[t] @ w_hrz          # dh_{t-1}
+        dh = dhs[t] * z[t] + dh_through_n + da_rz[t] @ w_hrz      # dh_{t-1}
     dp = {"w_hh": np.concatenate([sum_over_steps(da_rz, hs[:-1]), sum_over_steps(du_n, vs)])}
     if p["b_hh"] is not None:
         dp["b_ih"] = dxproj.sum(axis=(0, 1))
         dp["b_hh"] = np.concatenate([dp["b_ih"][:2 * H], du_n.sum(axis=(0, 1))])
-    return dxproj, dp, (dh,)
+    return dxproj, dp, (dh,), (dhs,)

@@ -25,6 +25,7 @@ from ..sequences import sum_over_steps
 from .gates import split
 
 GATES = 4
+GATE_NAMES = ("i", "f", "g", "o")
 STATES = ("h", "c")
 
 
@@ -57,18 +58,20 @@ def forward(spec, p, xproj, state0):
             ms[t] = o[t] * tanh_cs[t]                              # m_t
             if p["w_hr"] is not None:
                 np.dot(ms[t], p["w_hr"].T, out=hs[t + 1])          # h_t = W_hr m_t
-    return (hs[1:], cs[1:]), (gates, hs, cs, tanh_cs, ms)
+    return (hs[1:], cs[1:]), {"gates": gates, "hs": hs, "cs": cs, "tanh_cs": tanh_cs, "ms": ms}
 
 
 def backward(spec, p, cache, dstates, dlast):
     """dstates: (dh, dc) reaching each step from outside, (T, B, P) and (T, B, H) or None;
-    dlast: (dh, dc) on the last step's state. Returns (dxproj, dp, (dh0, dc0))."""
-    gates, hs, cs, tanh_cs, ms = cache
+    dlast: (dh, dc) on the last step's state.
+    Returns (dxproj, dp, (dh0, dc0), (dh_t, dc_t of every step))."""
+    gates, hs, cs, tanh_cs, ms = (cache[k] for k in ("gates", "hs", "cs", "tanh_cs", "ms"))
     dhs_out, dcs_out = dstates
     i, f, g, o = split(gates, 4)
     da = np.empty_like(gates)                          # da_t of every step
     da_i, da_f, da_g, da_o = split(da, 4)
-    dhs = np.empty_like(dhs_out)                       # dh_t of every step, for dW_hr
+    dhs = np.empty_like(dhs_out)                       # dh_t of every step
+    dcs = np.empty_like(tanh_cs)                       # dc_t of every step
     dh, dc = (d.copy() for d in dlast)
     for t in reversed(range(len(gates))):
         dhs[t] = dh + dhs_out[t]                                   # dh_t
@@ -76,7 +79,8 @@ def backward(spec, p, cache, dstates, dlast):
         do = dm * tanh_cs[t]
         if dcs_out is not None:                                    # only with lengths
             dc += dcs_out[t]
-        dc += dm * o[t] * tanh_grad(tanh_cs[t])                    # dc_t
+        dc += dm * o[t] * tanh_grad(tanh_cs[t])
+        dcs[t] = dc                                                # dc_t
         di, df, dg = dc * g[t], dc * cs[t], dc * i[t]
         da_i[t], da_f[t] = di * sigmoid_grad(i[t]), df * sigmoid_grad(f[t])
         da_g[t], da_o[t] = dg * tanh_grad(g[t]), do * sigmoid_grad(o[t])
@@ -88,4 +92,4 @@ def backward(spec, p, cache, dstates, dlast):
         dp["b_ih"] = dp["b_hh"].copy()                 # b_ih enters a_t as b_hh does
     if p["w_hr"] is not None:
         dp["w_hr"] = sum_over_steps(dhs, ms)
-    return da, dp, (dh, dc)
+    return da, dp, (dh, dc), (dhs, dcs)

@@ -16,6 +16,7 @@ from ..activations import ACTIVATIONS
 from ..sequences import sum_over_steps
 
 GATES = 1
+GATE_NAMES = ()
 STATES = ("h",)
 
 
@@ -25,29 +26,34 @@ def input_bias(spec, p):
 
 
 def forward(spec, p, xproj, state0):
+    """xproj (T, B, H) holds W_ih x_t + b_ih + b_hh; state0 is (h0 (B, H),).
+    Returns ((h_t of every step, (T, B, H)),) and the cache."""
     f, _ = ACTIVATIONS[spec.nonlinearity]
     T, B, H = xproj.shape
-    hs = np.empty((T + 1, B, H), dtype=xproj.dtype)  # hs[t + 1] is h_t; hs[0] is h0
+    hs = np.empty((T + 1, B, H), xproj.dtype)          # hs[t + 1] is h_t, hs[0] is h0
     hs[0] = state0[0]
     for t in range(T):
         np.dot(hs[t], p["w_hh"].T, out=hs[t + 1])
-        hs[t + 1] += xproj[t]
-        f(hs[t + 1], out=hs[t + 1])
-    return (hs[1:],), hs
+        hs[t + 1] += xproj[t]                                      # a_t
+        f(hs[t + 1], out=hs[t + 1])                                # h_t = f(a_t)
+    return (hs[1:],), {"hs": hs}
 
 
-def backward(spec, p, hs, dstates, dlast):
+def backward(spec, p, cache, dstates, dlast):
+    """dstates: (dh reaching each step from outside, (T, B, H)); dlast: (dh on the last step's
+    state,). Returns (dxproj, dp, (dh0,), (dh_t of every step,))."""
     _, f_grad = ACTIVATIONS[spec.nonlinearity]
-    (dhs,) = dstates
-    T, B, H = dhs.shape
-    da = f_grad(hs[1:])         # f'(a_t) of every step at once; the loop multiplies in dh_t
-    dh = dlast[0].copy()
-    for t in reversed(range(T)):
-        dh += dhs[t]
-        da[t] *= dh
-        np.dot(da[t], p["w_hh"], out=dh)
+    hs = cache["hs"]
+    (dhs_out,) = dstates
+    da = np.empty_like(dhs_out)                        # da_t of every step
+    dhs = np.empty_like(dhs_out)                       # dh_t of every step
+    dh = dlast[0]
+    for t in reversed(range(len(dhs_out))):
+        dhs[t] = dh + dhs_out[t]                                   # dh_t
+        da[t] = dhs[t] * f_grad(hs[t + 1])                         # da_t
+        dh = da[t] @ p["w_hh"]                                     # dh_{t-1}
     dp = {"w_hh": sum_over_steps(da, hs[:-1])}
     if p["b_hh"] is not None:
         dp["b_hh"] = da.sum(axis=(0, 1))
         dp["b_ih"] = dp["b_hh"].copy()                 # b_ih enters a_t as b_hh does
-    return da, dp, (dh,)
+    return da, dp, (dh,), (dhs,)

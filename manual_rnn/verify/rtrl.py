@@ -210,7 +210,7 @@ def loss_and_grad(spec, params, xs, targets, loss="mse", h0=None, lengths=None,
     carries = valid if loss_mask is None else valid * checks.loss_mask(loss_mask, layout, dtype)
     goal = checks.targets(spec, loss, targets, layout, dtype)
     if loss == "cross_entropy":
-        goal = checks.class_range(goal, carries, spec.output_features)
+        goal = checks.class_range(spec, goal, carries)
     loss_fn = LOSSES[loss]
 
     step_fn = {"rnn": _elman_step, "lstm": _lstm_step, "gru": _gru_step}[spec.cell]
