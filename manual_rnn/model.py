@@ -85,21 +85,23 @@ def backward(spec: Spec, params: Params, cache: dict, dys: ArrayLike,
     layout = cache["layout"]
     dys = checks.upstream("dys", dys, layout.sequence_shape(spec.output_features), dtype)
     dfinal = None if dstate is None else checks.state(spec, "dstate", dstate, layout, dtype)
-    return _backward(spec, params, cache, layout.to_time_major(dys), dfinal)
+    return backprop(spec, params, cache, layout.to_time_major(dys), dfinal)[:3]
 
 
-def _backward(spec, params, cache, dys, dfinal):
-    """`backward` on checked, time-major arrays; dfinal None means no gradient on the state."""
+def backprop(spec, params, cache, dys, dfinal):
+    """`backward` on checked, time-major arrays (dfinal None: no gradient on the state), for
+    the tools built on it. Also returns the gradient reaching each step's state, per layer and
+    direction (see `layers.backward`)."""
     layout, valid, top = cache["layout"], cache["valid"], cache["top"]
     if cache["lengths"] is not None:                   # padding gets no gradient
         dys = dys * valid[..., None]
     if dfinal is None:
         dfinal = checks.state(spec, "dstate", None, layout, dys.dtype)
     grads, dtop = head_backward(params, top, dys) if spec.has_head else ({}, dys)
-    stack_grads, dxs, dstate0, _ = layers.backward(spec, cache["stack"], dtop, dfinal)
+    stack_grads, dxs, dstate0, step_grads = layers.backward(spec, cache["stack"], dtop, dfinal)
     grads |= stack_grads
     grads = {name: grads[name] for name in param_shapes(spec)}
-    return grads, layout.from_time_major(dxs), checks.state_out(dstate0, layout)
+    return grads, layout.from_time_major(dxs), checks.state_out(dstate0, layout), step_grads
 
 
 def loss_and_grad(spec: Spec, params: Params, xs: ArrayLike, targets: ArrayLike,
@@ -116,6 +118,13 @@ def loss_and_grad(spec: Spec, params: Params, xs: ArrayLike, targets: ArrayLike,
     checks.choice("loss", loss, LOSSES)
     checks.flag("full", full)
     ys, state, cache = forward(spec, params, xs, h0, lengths, dropout_masks, checkpoint_every)
+    value, dys = loss_terms(spec, loss, ys, targets, cache, loss_mask)
+    grads, dxs, dh0, _ = backprop(spec, params, cache, dys, None)
+    return LossAndGrad(value, grads, dxs, dh0, state) if full else (value, grads)
+
+
+def loss_terms(spec, loss, ys, targets, cache, loss_mask=None):
+    """The loss of forward's ys and its gradient dys, time-major, for `backprop`."""
     layout, valid = cache["layout"], cache["valid"]
     if loss_mask is not None:
         valid = valid * checks.loss_mask(loss_mask, layout, valid.dtype)
@@ -123,9 +132,7 @@ def loss_and_grad(spec: Spec, params: Params, xs: ArrayLike, targets: ArrayLike,
     if loss == "cross_entropy":
         goal = checks.class_range(spec, goal, valid)
     value, dys = LOSSES[loss](layout.to_time_major(ys), goal, valid)
-    grads, dxs, dh0 = _backward(spec, params, cache, dys, None)
-    value = ys.dtype.type(value)
-    return LossAndGrad(value, grads, dxs, dh0, state) if full else (value, grads)
+    return ys.dtype.type(value), dys
 
 
 def dropout_masks(spec: Spec, xs: ArrayLike, seed: int) -> Optional[list[np.ndarray]]:

@@ -64,14 +64,14 @@ def forward(spec, p, xproj, state0):
 def backward(spec, p, cache, dstates, dlast):
     """dstates: (dh, dc) reaching each step from outside, (T, B, P) and (T, B, H) or None;
     dlast: (dh, dc) on the last step's state.
-    Returns (dxproj, dp, (dh0, dc0), (dh_t, dc_t of every step))."""
+    Returns (dxproj, dp, (dh0, dc0), (dh_t, dc_t reaching every step))."""
     gates, hs, cs, tanh_cs, ms = (cache[k] for k in ("gates", "hs", "cs", "tanh_cs", "ms"))
     dhs_out, dcs_out = dstates
     i, f, g, o = split(gates, 4)
     da = np.empty_like(gates)                          # da_t of every step
     da_i, da_f, da_g, da_o = split(da, 4)
     dhs = np.empty_like(dhs_out)                       # dh_t of every step
-    dcs = np.empty_like(tanh_cs)                       # dc_t of every step
+    dcs = np.empty_like(tanh_cs)                       # dc_t reaching every step
     dh, dc = (d.copy() for d in dlast)
     for t in reversed(range(len(gates))):
         dhs[t] = dh + dhs_out[t]                                   # dh_t
@@ -79,8 +79,8 @@ def backward(spec, p, cache, dstates, dlast):
         do = dm * tanh_cs[t]
         if dcs_out is not None:                                    # only with lengths
             dc += dcs_out[t]
+        dcs[t] = dc                                                # dc_t, reaching c_t
         dc += dm * o[t] * tanh_grad(tanh_cs[t])
-        dcs[t] = dc                                                # dc_t
         di, df, dg = dc * g[t], dc * cs[t], dc * i[t]
         da_i[t], da_f[t] = di * sigmoid_grad(i[t]), df * sigmoid_grad(f[t])
         da_g[t], da_o[t] = dg * tanh_grad(g[t]), do * sigmoid_grad(o[t])
