@@ -103,7 +103,9 @@ class Spec:
     @property
     def output_features(self) -> int:
         """Features of the network's output at each step: the read-out's, or the top layer's."""
-        return self.output_size if self.has_head else self.num_directions * self.state_size
+        if self.output_size is not None:
+            return self.output_size
+        return self.num_directions * self.state_size
 
     @property
     def state_size(self) -> int:
@@ -141,7 +143,7 @@ def param_shapes(spec: Spec) -> dict[str, tuple[int, ...]]:
 def _param_shapes(spec: Spec) -> tuple[tuple[str, tuple[int, ...]], ...]:
     # Cached (a Spec is frozen, so hashable): every training step checks its params against it.
     G, H, P = spec.gates, spec.hidden_size, spec.state_size
-    shapes = {}
+    shapes: dict[str, tuple[int, ...]] = {}
     for k in range(spec.num_layers):
         for s in direction_suffixes(spec):
             shapes[f"weight_ih_l{k}{s}"] = (G * H, spec.layer_input_size(k))
@@ -151,7 +153,7 @@ def _param_shapes(spec: Spec) -> tuple[tuple[str, tuple[int, ...]], ...]:
                 shapes[f"bias_hh_l{k}{s}"] = (G * H,)
             if spec.proj_size:
                 shapes[f"weight_hr_l{k}{s}"] = (P, H)
-    if spec.has_head:
+    if spec.output_size is not None:
         shapes["head.weight"] = (spec.output_size, spec.num_directions * P)
         shapes["head.bias"] = (spec.output_size,)
     return tuple(shapes.items())

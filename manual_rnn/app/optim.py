@@ -316,7 +316,8 @@ def make(name, **kwargs):
 
 # ---- gradient clipping --------------------------------------------------------------------------
 
-def clip_grad_norm(grads, max_norm):
+def clip_grad_norm(grads: dict[str, np.ndarray],
+                   max_norm: float) -> tuple[dict[str, np.ndarray], float]:
     """(grads scaled to a global L2 norm of at most max_norm, their norm before scaling).
 
     As torch.nn.utils.clip_grad_norm_: every array is multiplied by

@@ -20,18 +20,23 @@ and every array is in the layout of xs: (T, B, .), (B, T, .) with batch_first, (
 A reverse direction's arrays are given in time order too: its step t is the one that read x_t.
 At padded steps (past lengths[b]) the values are those of computation the model never reads.
 """
+from typing import Optional, Sequence
+
 import numpy as np
 
 from .. import checks
 from ..cells import CELLS
 from ..cells.gates import split
 from ..layers import reverse_in_time
-from ..model import backprop, forward, loss_terms
-from ..spec import direction_suffixes
+from ..model import ArrayLike, Params, State, backprop, forward, loss_terms
+from ..spec import Spec, direction_suffixes
 
 
-def trace(spec, params, xs, targets=None, loss="mse", *, dys=None, h0=None, lengths=None,
-          dstate=None, dropout_masks=None, loss_mask=None):
+def trace(spec: Spec, params: Params, xs: ArrayLike, targets: Optional[ArrayLike] = None,
+          loss: str = "mse", *, dys: Optional[ArrayLike] = None, h0: Optional[State] = None,
+          lengths: Optional[ArrayLike] = None, dstate: Optional[State] = None,
+          dropout_masks: Optional[Sequence] = None,
+          loss_mask: Optional[ArrayLike] = None) -> dict[str, np.ndarray]:
     """Run forward and backward once and return every step's named arrays (see the module).
 
     The gradient comes from the loss of `targets` (as in `loss_and_grad`), or from an
@@ -75,7 +80,7 @@ def trace(spec, params, xs, targets=None, loss="mse", *, dys=None, h0=None, leng
     return steps
 
 
-def gradient_norms(steps, state="dh"):
+def gradient_norms(steps: dict[str, np.ndarray], state: str = "dh") -> dict[str, np.ndarray]:
     """||dL/dh_t|| (or another per-step gradient: state="dc") at every step, per layer and
     direction: {"l0": (T,) or (B, T) array, ...}, the Euclidean norm over the features of each
     sequence's state (so (T,) for unbatched xs, else (B, T) with batch_first or (T, B))."""
