@@ -25,6 +25,7 @@ def main(argv=None):
     p.add_argument("--cell", default="lstm", choices=harness.cell_names())
     harness.add_options(p, budget=6.0)
     args = p.parse_args(argv)
+    header = harness.machine_header()
     spec = mr.Spec(cell=args.cell, input_size=16, hidden_size=args.H, output_size=16)
     params = mr.init_params(spec, seed=0)
     rng = np.random.default_rng(1)
@@ -51,8 +52,8 @@ def main(argv=None):
             f"largest gradient difference from the plain step: {worst:.1e}", "",
             *harness.markdown_table(["checkpoint_every", "segments", "peak MiB", "ms / step",
                                      "time / plain"], rows)]
-    harness.report(args.out, "Checkpointed BPTT: memory and time", harness.machine_header(),
-                   body)
+    body.append(f"\n- load average at end: {harness.loadavg()}")
+    harness.report(args.out, "Checkpointed BPTT: memory and time", header, body)
 
 
 if __name__ == "__main__":

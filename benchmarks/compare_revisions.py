@@ -43,6 +43,11 @@ def export(rev, folder, name):
                 f.write(re.sub(r"\bmanual_rnn\b", name, text))
 
 
+def commit(rev):
+    return subprocess.run(["git", "-C", harness.ROOT, "rev-parse", "--short", rev], check=True,
+                          capture_output=True, text=True).stdout.strip()
+
+
 def load(revs):
     """{label: package} for revisions (A, B), each imported from its own export."""
     folder = tempfile.mkdtemp(prefix="manual_rnn_revisions_")
@@ -88,7 +93,8 @@ def main(argv=None):
     unknown = sorted(set(cells) - set(common))
     if unknown:
         p.error(f"cells {unknown} are not in both revisions (common: {common})")
-    header = harness.machine_header([f"- A = {args.a}, B = {args.b}"])
+    names = [rev if rev == "worktree" else f"{rev} ({commit(rev)})" for rev in (args.a, args.b)]
+    header = harness.machine_header([f"- A = {names[0]}, B = {names[1]}"])
     print("\n".join(header), flush=True)
     head = ["config (T, B, I, H, O)", "cell", "dtype", "A ms", "B ms", "B/A", "rounds",
             "losses agree"]

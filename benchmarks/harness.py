@@ -224,8 +224,8 @@ def revision():
         return subprocess.run(["git", "-C", ROOT, *args], capture_output=True,
                               text=True, check=False).stdout.strip()
     commit = git("rev-parse", "--short", "HEAD") or "unknown"
-    return commit + (" + uncommitted changes" if git("status", "--porcelain", "manual_rnn")
-                     else "")
+    return commit + (" + uncommitted changes to manual_rnn/"
+                     if git("status", "--porcelain", "manual_rnn") else "")
 
 
 def machine_header(extra=()):
@@ -242,7 +242,7 @@ def machine_header(extra=()):
     core = openblas_core()
     env = [f"{k}={os.environ[k]}" for k in ENV_VARS if k in os.environ]
     return [
-        f"- date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; manual_rnn at "
+        f"- date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; repository at "
         f"commit {revision()}",
         f"- CPU: {cpu_model()}; {os.cpu_count()} logical cores, {usable} usable",
         f"- Python {platform.python_version()}, NumPy {np.__version__}, "
