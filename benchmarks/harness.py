@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import ctypes
+import importlib
 import importlib.metadata
 import itertools
 import math
@@ -42,9 +43,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def cell_names(package=None):
     """The cells a manual_rnn package registers, in its registry's order."""
-    if package is None:
-        import manual_rnn as package
-    return list(package.cells.CELLS)
+    name = "manual_rnn" if package is None else package.__name__
+    return list(importlib.import_module(name + ".cells").CELLS)
 
 
 def problem(package, config, cell, dtype):
