@@ -3,6 +3,9 @@
 Everything inside runs time-major and batched, (T, B, F); `forward` and `loss` convert from and
 to the caller's layout (batch_first, or unbatched (T, F)) at the edges only. Inside, a state is a
 tuple: (h,) for the Elman and GRU cells, (h, c) for the LSTM; h is always state[0].
+
+The outputs are y_t = W_head h_t + b_head with a head (spec.output_size set), else the top layer's
+h_t itself, [forward, reverse] concatenated: (T, B, D * P). Either way they are 0 at padded steps.
 """
 from functools import partial
 from typing import NamedTuple, Optional
@@ -10,11 +13,10 @@ from typing import NamedTuple, Optional
 import jax
 import jax.numpy as jnp
 
-from manual_rnn.spec import direction_suffixes
-
 from . import gru, losses, lstm, rnn
 
 CELLS = {"rnn": rnn, "lstm": lstm, "gru": gru}
+DIRECTIONS = ("", "_reverse")  # PyTorch's state_dict suffixes: forward, then reverse
 
 
 class Weights(NamedTuple):
@@ -65,16 +67,18 @@ def run_network(spec, params, xs, state0, valid, masks):
         if k > 0 and masks is not None:
             inputs = inputs * masks[k - 1]  # dropout between layers, masks pre-scaled
         outputs = []
-        for d, suffix in enumerate(direction_suffixes(spec)):
+        for d, suffix in enumerate(DIRECTIONS[:D]):
             start = tuple(s[k * D + d] for s in state0)
             final, out = run_direction(spec, layer_weights(params, k, suffix), inputs, start, valid,
                                        reverse=(d == 1))
             finals.append(final)
             outputs.append(out)
         inputs = jnp.concatenate(outputs, axis=-1)  # [forward, reverse] on the feature axis
-    ys = inputs @ params["head.weight"].T + params["head.bias"]
+    ys = inputs
+    if spec.has_head:
+        ys = ys @ params["head.weight"].T + params["head.bias"]
     if valid is not None:
-        ys = jnp.where(valid[..., None], ys, 0.0)  # padded steps read out 0, not the head bias
+        ys = jnp.where(valid[..., None], ys, 0.0)  # padded steps read out 0, not a head's bias
     # finals run in index order layer * D + direction, PyTorch's order for h_n.
     return ys, tuple(jnp.stack(parts) for parts in zip(*finals))
 
@@ -93,6 +97,11 @@ def from_time_major(spec, a, unbatched):
     return jnp.swapaxes(a, 0, 1) if spec.batch_first else a
 
 
+def param_dtype(params):
+    """The dtype every computation takes: the parameters' (weight_ih_l0 exists in every network)."""
+    return jnp.result_type(params["weight_ih_l0"])
+
+
 def zero_state(spec, batch_shape, dtype):
     """Zeros shaped like the caller's state: h (L*D, *batch, P), and for the LSTM (h, c)."""
     LD = spec.num_layers * spec.num_directions
@@ -104,7 +113,7 @@ def zero_state(spec, batch_shape, dtype):
 
 def _prepare(spec, params, xs, h0, lengths, dropout_masks):
     """The caller's inputs, time-major, batched and in the params' dtype."""
-    dtype = jnp.result_type(params["head.weight"])
+    dtype = param_dtype(params)
     xs = jnp.asarray(xs, dtype)
     if xs.ndim not in (2, 3):
         raise ValueError(f"xs must be (T, I), (T, B, I) or (B, T, I), got shape {xs.shape}")
@@ -137,7 +146,8 @@ def _prepare(spec, params, xs, h0, lengths, dropout_masks):
 
 @partial(jax.jit, static_argnames=("spec",))
 def forward(spec, params, xs, h0=None, lengths=None, dropout_masks=None):
-    """ys (the layout of xs, O features) and the final state (h_n, or (h_n, c_n) for the LSTM)."""
+    """ys (the layout of xs; output_size features, or D * P headless) and the final state (h_n,
+    or (h_n, c_n) for the LSTM)."""
     xs, state0, valid, masks, unbatched = _prepare(spec, params, xs, h0, lengths, dropout_masks)
     ys, state = run_network(spec, params, xs, state0, valid, masks)
     ys = from_time_major(spec, ys, unbatched)

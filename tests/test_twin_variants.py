@@ -5,8 +5,9 @@ and gradients must equal nn.RNN / nn.LSTM / nn.GRU and autograd. The textbook GR
 (reset_after=False) has no PyTorch module, so it is checked against a short PyTorch version of
 its equations written here, run sequence by sequence over each one's own length (what packed
 sequences mean); that same code with reset_after=True must equal nn.GRU, which checks the code
-itself. Parameters are drawn here (np.random.default_rng), loaded into PyTorch by state_dict;
-nothing of manual_rnn but its Spec is used.
+itself. Parameters are drawn here (np.random.default_rng) under PyTorch's state_dict names and
+handed to its modules as they are (torch.func.functional_call), so autograd's gradients land on
+them; nothing of manual_rnn but its Spec is used.
 """
 import os
 import subprocess
@@ -20,13 +21,17 @@ torch = pytest.importorskip("torch")
 
 import jax  # noqa: E402
 from hypothesis import given, settings, strategies as st  # noqa: E402
+from torch.func import functional_call  # noqa: E402
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence  # noqa: E402
 
 import manual_rnn_reference as ref  # noqa: E402
-from conftest import TWIN_EXAMPLES  # noqa: E402
 from manual_rnn.spec import Spec  # noqa: E402
-from torch.func import functional_call  # noqa: E402
-from test_reference_vs_torch import (  # noqa: E402
-    TOL64, make_inputs, run_rnn, to_torch, torch_loss, torch_rnn, valid_mask)
+
+TOL64 = dict(rtol=1e-10, atol=1e-12)
+TORCH_CELLS = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}
+# Every example compiles new XLA programs (about a second each), so these tests draw 3/4 of the
+# examples of the profile that tests/conftest.py loads (dev or thorough).
+TWIN_EXAMPLES = max(1, settings.default.max_examples * 3 // 4)
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -61,9 +66,27 @@ problems = dict(T=st.integers(1, 5), B=st.one_of(st.none(), st.integers(1, 3)),
                 seed=st.integers(0, 2**16))
 
 
+def make_inputs(spec, rng, T, B, with_h0, with_lengths):
+    """xs, h0, lengths in the spec's layout; B=None means unbatched (and no lengths)."""
+    batch = () if B is None else (B,)
+    xs = rng.normal(size=(B, T, spec.input_size) if B and spec.batch_first
+                    else (T, *batch, spec.input_size))
+    h0 = lengths = None
+    if with_h0:
+        LD = spec.num_layers * spec.num_directions
+        h0 = rng.normal(size=(LD, *batch, spec.state_size))
+        if spec.cell == "lstm":
+            h0 = (h0, rng.normal(size=(LD, *batch, spec.hidden_size)))
+    if with_lengths and B is not None:
+        lengths = rng.integers(1, T + 1, size=B)
+        lengths[rng.integers(B)] = T  # pad_packed_sequence's width is the longest sequence
+    return xs, h0, lengths
+
+
 def draw_params(spec, seed, scale):
-    """Every parameter of the spec's PyTorch module (names and shapes from its state_dict) and of
-    its head, uniform in ±scale, or in ±1/sqrt(H) (±1/sqrt(fan_in) for the head) if scale is None."""
+    """Every parameter of the spec's PyTorch module (names and shapes from its state_dict) and
+    of its head: uniform in ±scale, or if scale is None in ±1/sqrt(H) (±1/sqrt(fan_in) for the
+    head), as PyTorch draws them."""
     rng = np.random.default_rng(seed)
     shapes = {k: v.shape for k, v in torch_rnn(spec).state_dict().items()}
     if spec.has_head:
@@ -82,65 +105,34 @@ def zero_h0(spec, B):
     return (h, np.zeros((*h.shape[:-1], spec.hidden_size))) if spec.cell == "lstm" else h
 
 
-def assert_close(actual, expected, what):
-    actual, expected = np.asarray(actual), np.asarray(expected)
-    assert actual.shape == expected.shape, f"{what}: shape {actual.shape} vs {expected.shape}"
-    assert np.all(np.isfinite(actual)) and np.all(np.isfinite(expected)), what
-    np.testing.assert_allclose(actual, expected, **TOL64, err_msg=what)
+# ---- PyTorch side -------------------------------------------------------------------------------
 
-
-# ---- the check: twin against a PyTorch function and its autograd -------------------------------
-
-def check_twin(spec, params, run_torch, T, B, with_h0, with_lengths, loss, seed):
-    """ref.forward and ref.loss_and_grads against run_torch(params_t, xs_t, h0_t, lengths) ->
-    (ys_t, state_t) and autograd of torch_loss w.r.t. every parameter, xs and h0 (zeros if none).
-    Padded steps hold NaN in xs and targets: they must not matter."""
-    rng = np.random.default_rng(seed + 1)
-    xs, h0, lengths = make_inputs(spec, rng, T, B, with_h0, with_lengths)
-    width = spec.output_features
-    ys_shape = (*xs.shape[:-1], width)
-    targets = (rng.normal(size=ys_shape) if loss == "mse"
-               else rng.integers(0, width, size=ys_shape[:-1]))
-    if lengths is not None:
-        pad = ~valid_mask(spec, lengths, T).numpy().astype(bool)
-        xs[pad] = np.nan
-        targets[pad] = np.nan if loss == "mse" else -7
-
-    ys, state = ref.forward(spec, params, xs, h0, lengths)
-    value, dparams, dxs, dh0 = ref.loss_and_grads(spec, params, xs, targets, loss, h0, lengths)
-
-    params_t = {k: to_torch(v, True) for k, v in params.items()}
-    xs_t = to_torch(np.nan_to_num(xs), True)
-    h0_t = to_torch(zero_h0(spec, B) if h0 is None else h0, True)
-    ys_t, state_t = run_torch(params_t, xs_t, h0_t, lengths)
-    targets_t = torch.from_numpy(np.nan_to_num(targets) if loss == "mse"
-                                 else np.maximum(targets, 0))
-    value_t = torch_loss(spec, ys_t, targets_t, lengths, loss)
-    value_t.backward()
-
-    assert_close(ys, ys_t.detach(), "ys")
-    if lengths is not None:  # padded steps output exactly 0, as pad_packed_sequence gives
-        assert np.all(np.asarray(ys)[pad] == 0)
-    for i, (s, s_t) in enumerate(zip(jax.tree.leaves(state), jax.tree.leaves(state_t))):
-        assert_close(s, s_t.detach(), f"state[{i}]")
-    assert_close(value, value_t.detach(), "loss")
-    assert set(dparams) == set(params_t)
-    for name, p in params_t.items():
-        assert_close(dparams[name], p.grad, name)
-    assert_close(dxs, xs_t.grad, "xs")
-    assert len(jax.tree.leaves(dh0)) == len(jax.tree.leaves(h0_t))
-    for i, (d, h) in enumerate(zip(jax.tree.leaves(dh0), jax.tree.leaves(h0_t))):
-        assert_close(d, h.grad, f"h0[{i}]")
+def torch_rnn(spec):
+    kwargs = dict(input_size=spec.input_size, hidden_size=spec.hidden_size,
+                  num_layers=spec.num_layers, bias=spec.bias, batch_first=spec.batch_first,
+                  bidirectional=spec.bidirectional)
+    if spec.cell == "rnn":
+        kwargs["nonlinearity"] = spec.nonlinearity
+    if spec.proj_size:
+        kwargs["proj_size"] = spec.proj_size
+    return TORCH_CELLS[spec.cell](**kwargs).double()
 
 
 def nn_module(spec):
-    """run_torch through PyTorch's own module, called with the params as its parameters."""
+    """run_torch through PyTorch's own module, called with the params as its parameters, through
+    packed sequences when lengths are given."""
     def run(params_t, xs_t, h0_t, lengths):
         rnn = torch_rnn(spec)
         weights = {k: v for k, v in params_t.items() if not k.startswith("head.")}
-        ys_t, state_t = run_rnn(spec, lambda *args: functional_call(rnn, weights, args), xs_t,
-                                h0_t, lengths)
-        return read_out(spec, params_t, ys_t, lengths), state_t
+        if lengths is None:
+            out, state = functional_call(rnn, weights, (xs_t, h0_t))
+        else:
+            packed = pack_padded_sequence(xs_t, torch.as_tensor(lengths),
+                                          batch_first=spec.batch_first, enforce_sorted=False)
+            out, state = functional_call(rnn, weights, (packed, h0_t))
+            out, _ = pad_packed_sequence(out, batch_first=spec.batch_first,
+                                         total_length=xs_t.shape[1 if spec.batch_first else 0])
+        return read_out(spec, params_t, out, lengths), state
     return run
 
 
@@ -154,7 +146,31 @@ def read_out(spec, params_t, out, lengths):
     return ys
 
 
-# ---- a GRU written out in PyTorch, both variants --------------------------------------------------
+def valid_mask(spec, lengths, T):
+    """(T, B) or (B, T) float mask of the steps that exist."""
+    mask = (torch.arange(T)[:, None] < torch.as_tensor(lengths)[None, :]).double()
+    return mask.T if spec.batch_first else mask
+
+
+def torch_loss(spec, ys, targets, lengths, loss):
+    """The twin's loss written in PyTorch: (1/B) * sum over valid steps."""
+    B = 1 if ys.dim() == 2 else ys.shape[0 if spec.batch_first else 1]
+    if loss == "mse":
+        per_step = 0.5 * ((ys - targets) ** 2).sum(-1)
+    else:
+        per_step = -torch.log_softmax(ys, dim=-1).gather(-1, targets[..., None]).squeeze(-1)
+    if lengths is not None:
+        per_step = per_step * valid_mask(spec, lengths, ys.shape[1 if spec.batch_first else 0])
+    return per_step.sum() / B
+
+
+def to_torch(a, requires_grad=False):
+    if isinstance(a, tuple):
+        return tuple(to_torch(x, requires_grad) for x in a)
+    return torch.tensor(a, requires_grad=requires_grad)
+
+
+# ---- a GRU written out in PyTorch, both variants ------------------------------------------------
 
 def gru_cell(x, h, w_ih, w_hh, b_ih, b_hh, reset_after):
     x_r, x_z, x_n = (x @ w_ih.T + b_ih).chunk(3, -1)
@@ -202,7 +218,59 @@ def written_out_gru(spec):
     return run
 
 
-# ---- tests ----------------------------------------------------------------------------------------
+# ---- the check: twin against a PyTorch function and its autograd -------------------------------
+
+def assert_close(actual, expected, what):
+    actual, expected = np.asarray(actual), np.asarray(expected)
+    assert actual.shape == expected.shape, f"{what}: shape {actual.shape} vs {expected.shape}"
+    assert np.all(np.isfinite(actual)) and np.all(np.isfinite(expected)), what
+    np.testing.assert_allclose(actual, expected, **TOL64, err_msg=what)
+
+
+def check_twin(spec, params, run_torch, T, B, with_h0, with_lengths, loss, seed):
+    """ref.forward and ref.loss_and_grads against run_torch(params_t, xs_t, h0_t, lengths) ->
+    (ys_t, state_t) and autograd of torch_loss w.r.t. every parameter, xs and h0 (zeros if none).
+    Padded steps hold NaN in xs and targets: they must not matter."""
+    rng = np.random.default_rng(seed + 1)
+    xs, h0, lengths = make_inputs(spec, rng, T, B, with_h0, with_lengths)
+    width = spec.output_features
+    ys_shape = (*xs.shape[:-1], width)
+    targets = (rng.normal(size=ys_shape) if loss == "mse"
+               else rng.integers(0, width, size=ys_shape[:-1]))
+    if lengths is not None:
+        pad = ~valid_mask(spec, lengths, T).numpy().astype(bool)
+        xs[pad] = np.nan
+        targets[pad] = np.nan if loss == "mse" else -7
+
+    ys, state = ref.forward(spec, params, xs, h0, lengths)
+    value, dparams, dxs, dh0 = ref.loss_and_grads(spec, params, xs, targets, loss, h0, lengths)
+
+    params_t = {k: to_torch(v, True) for k, v in params.items()}
+    xs_t = to_torch(np.nan_to_num(xs), True)
+    h0_t = to_torch(zero_h0(spec, B) if h0 is None else h0, True)
+    ys_t, state_t = run_torch(params_t, xs_t, h0_t, lengths)
+    targets_t = torch.from_numpy(np.nan_to_num(targets) if loss == "mse"
+                                 else np.maximum(targets, 0))
+    value_t = torch_loss(spec, ys_t, targets_t, lengths, loss)
+    value_t.backward()
+
+    assert_close(ys, ys_t.detach(), "ys")
+    if lengths is not None:  # padded steps output exactly 0, as pad_packed_sequence gives
+        assert np.all(np.asarray(ys)[pad] == 0)
+    assert len(jax.tree.leaves(state)) == len(jax.tree.leaves(state_t))  # (h_n, c_n) or h_n
+    for i, (s, s_t) in enumerate(zip(jax.tree.leaves(state), jax.tree.leaves(state_t))):
+        assert_close(s, s_t.detach(), f"state[{i}]")
+    assert_close(value, value_t.detach(), "loss")
+    assert set(dparams) == set(params_t)
+    for name, p in params_t.items():
+        assert_close(dparams[name], p.grad, name)
+    assert_close(dxs, xs_t.grad, "xs")
+    assert len(jax.tree.leaves(dh0)) == len(jax.tree.leaves(h0_t))
+    for i, (d, h) in enumerate(zip(jax.tree.leaves(dh0), jax.tree.leaves(h0_t))):
+        assert_close(d, h.grad, f"h0[{i}]")
+
+
+# ---- tests --------------------------------------------------------------------------------------
 
 @settings(max_examples=TWIN_EXAMPLES)
 @given(spec=specs(), **problems)
@@ -221,10 +289,10 @@ def test_textbook_gru_matches_written_out_torch(spec, T, B, with_h0, with_length
     check_twin(spec, params, written_out_gru(spec), T, B, with_h0, with_lengths, loss, seed)
 
 
-@settings(max_examples=TWIN_EXAMPLES)
+@settings(max_examples=TWIN_EXAMPLES // 3)  # the first test draws nn.GRU too
 @given(spec=specs(cells=["gru"], reset_after=True, head=True), **problems)
 def test_pytorch_gru_still_matches_nn_gru(spec, T, B, with_h0, with_lengths, loss, scale, seed):
-    """reset_after=True is nn.GRU; the written-out GRU, the other test's reference, equals it too."""
+    """reset_after=True is nn.GRU; so is the written-out GRU, the textbook test's reference."""
     params = draw_params(spec, seed, scale)
     check_twin(spec, params, nn_module(spec), T, B, with_h0, with_lengths, loss, seed)
     xs, h0, lengths = make_inputs(spec, np.random.default_rng(seed), T, B, True, with_lengths)
@@ -242,8 +310,8 @@ def test_reset_after_changes_the_gru():
     textbook = Spec("gru", 2, 3, None, num_layers=2, bidirectional=True, reset_after=False)
     params = draw_params(pytorch, 0, 2.0)
     xs = np.random.default_rng(1).normal(size=(5, 2, 2))
-    ys, h_n = ref.forward(pytorch, params, xs)
-    ys_textbook, h_n_textbook = ref.forward(textbook, params, xs)
+    ys, _ = ref.forward(pytorch, params, xs)
+    ys_textbook, _ = ref.forward(textbook, params, xs)
     assert np.max(np.abs(np.asarray(ys) - np.asarray(ys_textbook))) > 1e-2
     with torch.no_grad():
         written, _ = written_out_gru(textbook)({k: to_torch(v) for k, v in params.items()},
@@ -274,13 +342,13 @@ def test_loss_and_grads_is_float64_without_enabling_x64_globally():
         xs_t = torch.tensor(xs, requires_grad=True)
         value_t = 0.5 * ((rnn(xs_t)[0] - torch.from_numpy(targets)) ** 2).sum() / 2
         value_t.backward()
-        results = [value, dxs, *dparams.values(), *dh0]
-        grads_t = {k: p.grad for k, p in rnn.named_parameters()}
-        expected = [value_t.item(), xs_t.grad, *(grads_t[k] for k in dparams)]
-        assert all(np.asarray(r).dtype == np.float64 for r in results)
-        for r, e in zip(results, expected):
-            assert np.all(np.isfinite(r)) and np.all(np.isfinite(e))
-            np.testing.assert_allclose(r, e, rtol=1e-10, atol=1e-12)
+        assert all(np.asarray(a).dtype == np.float64 for a in [value, dxs, *dparams.values(), *dh0])
+        grads_t = {k: p.grad.numpy() for k, p in rnn.named_parameters()}
+        assert set(dparams) == set(grads_t)
+        pairs = [(value, value_t.item()), (dxs, xs_t.grad.numpy())]
+        for a, e in pairs + [(dparams[k], g) for k, g in grads_t.items()]:
+            assert np.all(np.isfinite(a)) and np.all(np.isfinite(e))
+            np.testing.assert_allclose(a, e, rtol=1e-10, atol=1e-12)
         print("ok")
     """)
     env = {k: v for k, v in os.environ.items() if k != "JAX_ENABLE_X64"}
