@@ -14,47 +14,104 @@ def _demo(args):
 
 
 def _gradcheck(args):
-    import numpy as np
-
-    from ..verify.gradcheck import check_model
+    from .. import checks
+    from ..model import dropout_masks
     from ..spec import Spec, init_params
+    from ..verify.gradcheck import check_model
 
     if args.checkpoint is not None:
         return _gradcheck_checkpoint(args)
+    T = checks.integer("--seq-len", args.seq_len, 1)
+    B = checks.integer("--batch", (1 if args.unbatched else 2) if args.batch is None
+                       else args.batch, 1)
+    fd_entries = _fd_entries(args)
+    every = (None if args.checkpoint_every is None
+             else checks.integer("--checkpoint-every", args.checkpoint_every, 1))
+    dropout = checks.real("--dropout", args.dropout, "a probability in [0, 1)",
+                          lambda v: 0 <= v < 1)
+    if args.unbatched and B != 1:
+        raise ValueError(f"--unbatched checks one sequence: --batch must be 1, got {B}")
+    if args.headless and args.output is not None:
+        raise ValueError(f"--headless has no read-out: --output does not apply, got "
+                         f"{args.output}")
+    if args.no_fd and args.no_jax:
+        raise ValueError("--no-fd and --no-jax leave nothing to check against")
     spec = Spec(cell=args.cell, input_size=args.input, hidden_size=args.hidden,
-                output_size=args.output, num_layers=args.layers,
-                bidirectional=args.bidirectional, nonlinearity=args.nonlinearity,
-                bias=not args.no_bias, proj_size=args.proj_size)
+                output_size=None if args.headless else (2 if args.output is None else args.output),
+                num_layers=args.layers, bidirectional=args.bidirectional,
+                nonlinearity=args.nonlinearity, bias=not args.no_bias,
+                batch_first=args.batch_first, proj_size=args.proj_size, dropout=dropout,
+                reset_after=not args.reset_before)
     dtype = np.dtype(args.dtype)
     rng = np.random.default_rng(args.seed)
-    T, B = args.seq_len, args.batch
-    if T < 1 or B < 1:
-        raise ValueError(f"--seq-len and --batch must be >= 1, got {T} and {B}")
+    batch = None if args.unbatched else B
+
+    def sequence(features=None):      # an array in the layout of xs: (T, B, .), (B, T, .), (T, .)
+        shape = (T,) if args.unbatched else (B, T) if spec.batch_first else (T, B)
+        return shape if features is None else shape + (features,)
+
     params = init_params(spec, seed=args.seed, dtype=dtype)
-    xs = rng.normal(size=(T, B, spec.input_size)).astype(dtype)
-    rows = spec.num_layers * spec.num_directions
-    h0 = [rng.normal(size=(rows, B, spec.state_size)).astype(dtype)]
-    if spec.cell == "lstm":
-        h0.append(rng.normal(size=(rows, B, spec.hidden_size)).astype(dtype))
-    h0 = tuple(h0) if spec.cell == "lstm" else h0[0]
+    xs = rng.normal(size=sequence(spec.input_size)).astype(dtype)
+    h0 = tuple(rng.normal(size=shape).astype(dtype) for shape in spec.state_shapes(batch))
+    h0 = h0 if len(h0) > 1 else h0[0]
     lengths = _parse_lengths(args.lengths, T, B, rng)
     if args.loss == "mse":
-        targets = rng.normal(size=(T, B, spec.output_size))
+        targets = rng.normal(size=sequence(spec.output_features))
     else:
-        targets = rng.integers(0, spec.output_size, size=(T, B))
-    print(f"gradcheck: {spec}\n  T={T} B={B} lengths={None if lengths is None else lengths.tolist()}"
-          f" loss={args.loss} dtype={dtype} seed={args.seed}\n")
+        targets = rng.integers(0, spec.output_features, size=sequence())
+    masks = dropout_masks(spec, xs, args.seed) if dropout > 0 else None
+    loss_mask = _loss_mask(args.loss_mask, sequence(),
+                           1 if spec.batch_first and not args.unbatched else 0, lengths, rng)
+    print(f"gradcheck: {spec}\n  T={T} B={'unbatched' if args.unbatched else B} "
+          f"lengths={None if lengths is None else lengths.tolist()} loss={args.loss} "
+          f"dtype={dtype} seed={args.seed}"
+          + (f" dropout masks (seed {args.seed}, rate {dropout})" if masks is not None else "")
+          + (f" loss_mask={args.loss_mask}" if loss_mask is not None else "")
+          + (f" checkpoint_every={every}" if every is not None else "") + "\n")
     table, note = check_model(spec, params, xs, targets, args.loss, h0, lengths,
-                              use_twin=not args.no_jax, fd_entries=args.fd_entries)
-    return _verdict(table, note)
+                              use_twin=not args.no_jax, fd_entries=fd_entries,
+                              dropout_masks=masks, loss_mask=loss_mask, checkpoint_every=every,
+                              use_fd=not args.no_fd)
+    return _verdict(table, note, dtype)
 
 
-def _verdict(table, note):
-    from ..verify.gradcheck import format_table
+def _fd_entries(args):
+    """--fd-entries as check_model takes it: None for all entries (0 or not given)."""
+    from .. import checks
 
-    print(format_table(table))
+    if args.fd_entries is None:
+        return None
+    return checks.integer("--fd-entries", args.fd_entries, 0) or None
+
+
+def _loss_mask(text, shape, time_axis, lengths, rng):
+    """--loss-mask: None; loss at each sequence's last step only ("last", the last valid step
+    with --lengths); or at each step with probability 1/2 ("random")."""
+    if text is None:
+        return None
+    if text == "random":
+        return (rng.random(shape) < 0.5).astype(float)
+    mask = np.zeros(shape)
+    steps = np.moveaxis(mask, time_axis, 0)              # a view, time first
+    last = steps.shape[0] - 1 if lengths is None else np.asarray(lengths) - 1
+    if steps.ndim == 1:
+        steps[last] = 1
+    else:
+        steps[last, np.arange(steps.shape[1])] = 1
+    return mask
+
+
+def _verdict(table, note, dtype):
+    from ..verify.gradcheck import TOLERANCES, describe_tolerances, format_table
+
+    tolerances = TOLERANCES[np.dtype(dtype).name]
+    print(format_table(table, tolerances) + "\n")
     if note:
         print(note)
+    kinds = [k for k in ("fd", "jax") if table and k in table[0].errors]
+    if all(float(e.size.max(initial=0.0)) == 0 for r in table for e in r.errors.values()):
+        print("every reference gradient is zero here: this check shows nothing")
+    print(describe_tolerances(dtype, kinds))
     failed = [r.name for r in table if not r.ok]
     print(f"\n{len(table) - len(failed)} of {len(table)} gradients agree"
           + (f"; FAILED: {', '.join(failed)}" if failed else ""))
@@ -63,31 +120,32 @@ def _verdict(table, note):
 
 def _gradcheck_checkpoint(args):
     """Check the gradients of a trained model on a short batch of its own task."""
+    from .. import checks
     from . import checkpoint
     from . import train as training
     from ..verify.gradcheck import check_model
 
+    seq_len = checks.integer("--seq-len", args.seq_len, 1)
+    batch_size = checks.integer("--batch", 2 if args.batch is None else args.batch, 1)
     state = checkpoint.load(args.checkpoint)
-    if args.seq_len < 1 or args.batch < 1:
-        raise ValueError(f"--seq-len and --batch must be >= 1, got {args.seq_len} and "
-                         f"{args.batch}")
-    seq_len = None if state.config.task == "toy" else args.seq_len
+    seq_len = None if state.config.task == "toy" else seq_len
     task = training.build_task(state.config, seq_len=seq_len)
     if training.fingerprint(task) != state.data_fingerprint:
         raise ValueError(f"the text of {state.config.text!r} is not the one {args.checkpoint!r} "
                          f"was trained on")
-    batch = task.batch(np.random.default_rng(args.seed), args.batch, split="eval")
+    batch = task.batch(np.random.default_rng(args.seed), batch_size, split="eval")
     T = batch.xs.shape[0]
     print(f"gradcheck of {args.checkpoint!r} (step {state.step}): {state.spec}\n  task "
-          f"{task.name} T={T} B={args.batch} loss={task.loss} (at every step) "
+          f"{task.name} T={T} B={batch_size} loss={task.loss} (at every step) "
           f"dtype={state.config.dtype} seed={args.seed}\n")
     # A trained model has thousands of weights and each costs two forward passes by finite
     # differences, so unless told otherwise sample 50 entries per array (the twin checks all).
-    entries = 50 if args.fd_entries is None else args.fd_entries
+    entries = 50 if args.fd_entries is None else _fd_entries(args)
     print(f"finite differences on {entries or 'all'} sampled entries per array\n")
     table, note = check_model(state.spec, state.params, batch.xs, batch.targets, task.loss,
-                              use_twin=not args.no_jax, fd_entries=entries or None)
-    return _verdict(table, note)
+                              use_twin=not args.no_jax, fd_entries=entries,
+                              use_fd=not args.no_fd)
+    return _verdict(table, note, state.config.dtype)
 
 
 def _parse_lengths(text, T, B, rng):
@@ -136,22 +194,47 @@ def build_parser():
     check = commands.add_parser(
         "gradcheck", help="check every gradient of a network against finite differences and the "
                           "JAX twin; exit 1 if any disagrees")
-    check.add_argument("--cell", choices=["rnn", "lstm", "gru"], default="lstm")
+    from ..activations import ACTIVATIONS
+    from ..cells import CELLS
+    from ..losses import LOSSES
+    check.add_argument("--cell", choices=list(CELLS), default="lstm")
     check.add_argument("--layers", type=int, default=1)
     check.add_argument("--bidirectional", action="store_true")
     check.add_argument("--input", type=int, default=3)
     check.add_argument("--hidden", type=int, default=4)
-    check.add_argument("--output", type=int, default=2)
-    check.add_argument("--nonlinearity", choices=["tanh", "relu", "sigmoid"], default="tanh")
+    check.add_argument("--output", type=int, default=None,
+                       help="features of the read-out (default 2)")
+    check.add_argument("--headless", action="store_true",
+                       help="no read-out (output_size=None): the outputs are the top layer's "
+                            "hidden states")
+    check.add_argument("--nonlinearity", choices=list(ACTIVATIONS), default="tanh")
     check.add_argument("--proj-size", type=int, default=0)
     check.add_argument("--no-bias", action="store_true")
+    check.add_argument("--reset-before", action="store_true",
+                       help="GRU only: the reset gate before the recurrent matmul "
+                            "(reset_after=False, the textbook GRU)")
+    check.add_argument("--dropout", type=float, default=0.0, metavar="P",
+                       help="dropout between layers at rate P, with masks drawn by "
+                            "dropout_masks(spec, xs, --seed)")
+    check.add_argument("--batch-first", action="store_true",
+                       help="xs, targets and outputs laid out (B, T, .)")
+    check.add_argument("--unbatched", action="store_true",
+                       help="one sequence without a batch axis, xs (T, input)")
     check.add_argument("--seq-len", type=int, default=5)
-    check.add_argument("--batch", type=int, default=2)
+    check.add_argument("--batch", type=int, default=None,
+                       help="sequences in the batch (default 2, or 1 with --unbatched)")
     check.add_argument("--lengths", default=None, help="'random' or B comma-separated lengths")
-    check.add_argument("--loss", choices=["mse", "cross_entropy"], default="mse")
+    check.add_argument("--loss", choices=list(LOSSES), default="mse")
+    check.add_argument("--loss-mask", choices=["last", "random"], default=None,
+                       help="only some steps carry loss: the last one, or each with "
+                            "probability 1/2")
+    check.add_argument("--checkpoint-every", type=int, default=None, metavar="K",
+                       help="checkpointed BPTT: keep every K-th state, recompute the rest")
     check.add_argument("--dtype", choices=["float64", "float32"], default="float64")
-    check.add_argument("--seed", type=int, default=0)
+    check.add_argument("--seed", type=int, default=0,
+                       help="draws the weights, data, initial state and dropout masks")
     check.add_argument("--no-jax", action="store_true", help="finite differences only")
+    check.add_argument("--no-fd", action="store_true", help="the JAX twin only")
     check.add_argument("--fd-entries", type=int, default=None, metavar="N",
                        help="finite differences on N sampled entries per array (0: all; "
                             "default: all, or 50 with --checkpoint)")
