@@ -1,14 +1,102 @@
-"""Random networks and data for the property tests, drawn by Hypothesis.
+"""Random networks and data for the property tests, drawn by Hypothesis, and the generators of
+every array a test feeds to both manual_rnn and its references.
 
 A `Case` is small and printable (spec, shapes, a seed); its arrays come from
 np.random.default_rng(seed), so a failing example's printout reproduces it exactly.
+
+The generators here share nothing with manual_rnn but the parameter names: shapes are written
+out from PyTorch's layout (`param_shapes`), weights are drawn uniform(-s, s) (`draw_params`),
+dropout masks directly as Bernoulli draws (`draw_masks`), states and data as normal draws. So a
+bug in mr.init_params, mr.param_shapes or mr.dropout_masks cannot hide from a comparison with
+the twin or PyTorch; those functions have tests of their own (tests/test_init.py).
 """
+import math
 from dataclasses import dataclass
 
 import numpy as np
 from hypothesis import strategies as st
 
 import manual_rnn as mr
+
+GATES = {"rnn": 1, "lstm": 4, "gru": 3}
+
+
+def param_shapes(spec):
+    """{name: shape} of PyTorch's nn.RNN / nn.LSTM / nn.GRU state_dict (weight_ih, weight_hh,
+    bias_ih, bias_hh, weight_hr per layer and direction), then nn.Linear's as head.*."""
+    G, H = GATES[spec.cell], spec.hidden_size
+    P = spec.proj_size or H                      # features of h_t
+    D = 2 if spec.bidirectional else 1
+    shapes = {}
+    for k in range(spec.num_layers):
+        for suffix in ("", "_reverse")[:D]:
+            shapes[f"weight_ih_l{k}{suffix}"] = (G * H, spec.input_size if k == 0 else D * P)
+            shapes[f"weight_hh_l{k}{suffix}"] = (G * H, P)
+            if spec.bias:
+                shapes[f"bias_ih_l{k}{suffix}"] = (G * H,)
+                shapes[f"bias_hh_l{k}{suffix}"] = (G * H,)
+            if spec.proj_size:
+                shapes[f"weight_hr_l{k}{suffix}"] = (P, H)
+    if spec.output_size is not None:
+        shapes["head.weight"] = (spec.output_size, D * P)
+        shapes["head.bias"] = (spec.output_size,)
+    return shapes
+
+
+def draw_params(spec, rng, gain=1.0, dtype=np.float64):
+    """Every parameter uniform(-s, s) with s = gain / sqrt(fan): fan = hidden_size for the
+    recurrent weights and biases, the read-out's input features for head.* (gain 1 is
+    PyTorch's init; larger gains saturate the gates). Drawn in float64, then cast."""
+    shapes = param_shapes(spec)
+    head_in = shapes["head.weight"][1] if "head.weight" in shapes else None
+    params = {}
+    for name, shape in shapes.items():
+        fan = head_in if name.startswith("head.") else spec.hidden_size
+        s = gain / math.sqrt(fan)
+        params[name] = rng.uniform(-s, s, size=shape).astype(dtype)
+    return params
+
+
+def sequence_shape(spec, T, B, features=None):
+    """The layout of xs (and of targets, outputs, masks): (T, B), (B, T) or, for B=None, (T,)."""
+    shape = (T,) if B is None else ((B, T) if spec.batch_first else (T, B))
+    return shape if features is None else shape + (features,)
+
+
+def output_features(spec):
+    D = 2 if spec.bidirectional else 1
+    return spec.output_size if spec.output_size is not None else D * (spec.proj_size or
+                                                                        spec.hidden_size)
+
+
+def state_shapes(spec, B):
+    """(h,) or (h, c) shapes: (layers * directions, B, features), no B axis for B=None."""
+    rows = spec.num_layers * (2 if spec.bidirectional else 1)
+    lead = (rows,) if B is None else (rows, B)
+    shapes = [lead + (spec.proj_size or spec.hidden_size,)]
+    if spec.cell == "lstm":
+        shapes.append(lead + (spec.hidden_size,))
+    return shapes
+
+
+def draw_state(spec, rng, B, dtype=np.float64):
+    parts = tuple(rng.normal(size=s).astype(dtype) for s in state_shapes(spec, B))
+    return parts if spec.cell == "lstm" else parts[0]
+
+
+def draw_masks(spec, rng, T, B, rate, dtype=np.float64):
+    """num_layers - 1 inverted-dropout masks: 0 with probability `rate`, else 1 / (1 - rate)."""
+    D = 2 if spec.bidirectional else 1
+    shape = sequence_shape(spec, T, B, D * (spec.proj_size or spec.hidden_size))
+    keep = 1.0 - rate
+    return [(rng.binomial(1, keep, size=shape) / keep).astype(dtype)
+            for _ in range(spec.num_layers - 1)]
+
+
+def draw_targets(spec, rng, loss, T, B, dtype=np.float64):
+    if loss == "mse":
+        return rng.normal(size=sequence_shape(spec, T, B, output_features(spec))).astype(dtype)
+    return rng.integers(0, output_features(spec), size=sequence_shape(spec, T, B))
 
 
 @dataclass(frozen=True)
@@ -24,38 +112,26 @@ class Case:
     with_dropout: bool = False
 
     def arrays(self, dtype=np.float64):
-        """params, xs, h0, lengths, targets, and upstream gradients dys / dstate."""
+        """params, xs, h0, lengths, targets, upstream gradients dys / dstate, dropout masks."""
         rng = np.random.default_rng(self.seed)
         spec = self.spec
-        params = mr.init_params(spec, seed=self.seed, dtype=dtype)
-        # Scale weights up from PyTorch's small init so every gate saturates somewhere and
-        # every term of the backward pass carries weight in the comparison.
-        params = {k: (v * 2).astype(dtype) for k, v in params.items()}
-        xs = rng.normal(size=self.layout(spec.input_size)).astype(dtype)
-        rows = spec.num_layers * spec.num_directions
-        state_shapes = [(rows, spec.state_size)]
-        if spec.cell == "lstm":
-            state_shapes.append((rows, spec.hidden_size))
-        if not self.unbatched:
-            state_shapes = [(r, self.B, f) for r, f in state_shapes]
-        state = [rng.normal(size=s).astype(dtype) for s in state_shapes]
-        h0 = (tuple(state) if spec.cell == "lstm" else state[0]) if self.with_h0 else None
+        B = None if self.unbatched else self.B
+        # Twice PyTorch's init, so every gate saturates somewhere and every term of the
+        # backward pass carries weight in the comparison.
+        params = draw_params(spec, rng, gain=2.0, dtype=dtype)
+        xs = rng.normal(size=sequence_shape(spec, self.T, B, spec.input_size)).astype(dtype)
+        h0 = draw_state(spec, rng, B, dtype) if self.with_h0 else None
         lengths = rng.integers(1, self.T + 1, size=self.B) if self.with_lengths else None
-        if self.loss == "mse":
-            targets = rng.normal(size=self.layout(spec.output_size)).astype(dtype)
-        else:
-            targets = rng.integers(0, spec.output_size, size=self.layout())
-        dys = rng.normal(size=self.layout(spec.output_size)).astype(dtype)
-        dstate = [rng.normal(size=s).astype(dtype) for s in state_shapes]
-        dstate = tuple(dstate) if spec.cell == "lstm" else dstate[0]
-        masks = mr.dropout_masks(spec, xs, self.seed) if self.with_dropout else None
+        targets = draw_targets(spec, rng, self.loss, self.T, B, dtype)
+        dys = rng.normal(size=sequence_shape(spec, self.T, B, output_features(spec))).astype(dtype)
+        dstate = draw_state(spec, rng, B, dtype)
+        masks = (draw_masks(spec, rng, self.T, B, spec.dropout, dtype) if self.with_dropout
+                 else None)
         return dict(params=params, xs=xs, h0=h0, lengths=lengths, targets=targets, dys=dys,
                     dstate=dstate, masks=masks)
 
     def layout(self, features=None):
-        shape = (self.T,) if self.unbatched else (
-            (self.B, self.T) if self.spec.batch_first else (self.T, self.B))
-        return shape if features is None else shape + (features,)
+        return sequence_shape(self.spec, self.T, None if self.unbatched else self.B, features)
 
 
 @st.composite
@@ -65,19 +141,21 @@ def specs(draw, cells=("rnn", "lstm", "gru"), max_layers=3, max_size=8):
     hidden = draw(size)
     layers = draw(st.integers(1, max_layers))
     return mr.Spec(
-        cell=cell, input_size=draw(size), hidden_size=hidden, output_size=draw(size),
+        cell=cell, input_size=draw(size), hidden_size=hidden,
+        output_size=draw(st.one_of(size, st.none())),
         num_layers=layers, bidirectional=draw(st.booleans()),
         nonlinearity=draw(st.sampled_from(("tanh", "relu", "sigmoid"))) if cell == "rnn"
         else "tanh",
         bias=draw(st.booleans()), batch_first=draw(st.booleans()),
         proj_size=draw(st.integers(0, hidden - 1)) if cell == "lstm" else 0,
-        dropout=draw(st.sampled_from((0.0, 0.5))) if layers > 1 else 0.0)
+        dropout=draw(st.sampled_from((0.0, 0.2, 0.5, 0.8))) if layers > 1 else 0.0,
+        reset_after=draw(st.booleans()) if cell == "gru" else True)
 
 
 @st.composite
 def cases(draw, cells=("rnn", "lstm", "gru"), max_layers=3, max_T=12, max_B=4,
           losses=("mse", "cross_entropy"), dropout=True):
-    """with_dropout cases train with masks from mr.dropout_masks (when the spec has dropout)."""
+    """with_dropout cases train with masks drawn by `draw_masks` (when the spec has dropout)."""
     spec = draw(specs(cells, max_layers))
     B = draw(st.integers(1, max_B))
     unbatched = B == 1 and draw(st.booleans())
