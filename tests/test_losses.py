@@ -11,6 +11,7 @@ from hypothesis import given, strategies as st
 
 from manual_rnn import losses
 from manual_rnn.verify.gradcheck import compare, numerical_gradient
+from helpers import assert_allclose
 
 
 @st.composite
@@ -29,7 +30,7 @@ def test_mse_value_gradient_and_mask(problem):
     value, dys = losses.mse(ys, targets, valid)
     expected = sum(0.5 * np.sum((ys[t, b] - targets[t, b]) ** 2)
                    for t in range(ys.shape[0]) for b in range(B) if valid[t, b]) / B
-    np.testing.assert_allclose(value, expected, rtol=1e-12, atol=1e-14)
+    assert_allclose(value, expected, rtol=1e-12, atol=1e-14)
     numeric = numerical_gradient(lambda a: losses.mse(a["ys"], targets, valid)[0], {"ys": ys})
     assert compare({"ys": dys}, numeric)["ys"].ok(1e-8 * max(1.0, value), 1e-6)
     assert np.all(dys[valid == 0] == 0)
@@ -59,7 +60,7 @@ def test_cross_entropy_value_gradient_and_mask(problem):
             if valid[t, b]:
                 p = np.exp(ys[t, b]) / np.exp(ys[t, b]).sum()
                 expected -= np.log(p[classes[t, b]]) / B
-    np.testing.assert_allclose(value, expected, rtol=1e-12, atol=1e-14)
+    assert_allclose(value, expected, rtol=1e-12, atol=1e-14)
     numeric = numerical_gradient(lambda a: losses.cross_entropy(a["ys"], classes, valid)[0],
                                  {"ys": ys})
     assert compare({"ys": dys}, numeric)["ys"].ok(1e-8 * max(1.0, value), 1e-6)
@@ -72,7 +73,7 @@ def test_cross_entropy_of_extreme_logits_is_finite_and_silent():
         warnings.simplefilter("error")
         value, dys = losses.cross_entropy(ys, np.array([[1], [1]]), np.ones((2, 1)))
     assert np.isfinite(value) and np.all(np.isfinite(dys))
-    np.testing.assert_allclose(value, 2000.0 + np.log1p(np.exp(-1.0)), rtol=1e-12)
+    assert_allclose(value, 2000.0 + np.log1p(np.exp(-1.0)), rtol=1e-12)
 
 
 def test_log_softmax_shifts_each_step_by_its_own_max():
@@ -83,5 +84,5 @@ def test_log_softmax_shifts_each_step_by_its_own_max():
         warnings.simplefilter("error")
         value, dys = losses.cross_entropy(ys, np.array([[0], [1]]), np.ones((2, 1)))
     expected = np.log1p(np.exp(-1.0)) + (1 + np.log1p(np.exp(-1.0)))
-    np.testing.assert_allclose(value, expected, rtol=1e-12)
+    assert_allclose(value, expected, rtol=1e-12)
     assert np.all(np.isfinite(dys))

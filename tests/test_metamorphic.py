@@ -12,7 +12,7 @@ from hypothesis import given, strategies as st
 
 import manual_rnn as mr
 from cases import Case, cases
-from helpers import as_dict, assert_dicts_close, state_parts
+from helpers import as_dict, assert_allclose, assert_dicts_close, state_parts
 
 RTOL, ATOL = 1e-10, 1e-12
 
@@ -46,11 +46,11 @@ def test_batch_is_the_mean_of_its_sequences(case):
         per_value += v / case.B
         per_grads = {k: per_grads[k] + g[k] / case.B for k in g}
         # Sequence b's own input and initial-state gradients, scaled by the batch mean's 1/B.
-        np.testing.assert_allclose(np.take(dxs, [b], axis=0 if case.spec.batch_first else 1),
+        assert_allclose(np.take(dxs, [b], axis=0 if case.spec.batch_first else 1),
                                    dx / case.B, rtol=RTOL, atol=ATOL)
         for part, own in zip(state_parts(dh0), state_parts(d0)):
-            np.testing.assert_allclose(part[:, [b]], own / case.B, rtol=RTOL, atol=ATOL)
-    np.testing.assert_allclose(value, per_value, rtol=RTOL, atol=ATOL)
+            assert_allclose(part[:, [b]], own / case.B, rtol=RTOL, atol=ATOL)
+    assert_allclose(value, per_value, rtol=RTOL, atol=ATOL)
     assert_dicts_close(grads, per_grads, RTOL, ATOL)
 
 
@@ -72,10 +72,10 @@ def test_padding_equals_the_truncated_sequence(case):
         mine = np.take(ys, [b], axis=0 if tb else 1)
         mine_valid, mine_pad = (mine[:, :length], mine[:, length:]) if tb else (
             mine[:length], mine[length:])
-        np.testing.assert_allclose(mine_valid, ys_b, rtol=RTOL, atol=ATOL)
+        assert_allclose(mine_valid, ys_b, rtol=RTOL, atol=ATOL)
         assert np.all(mine_pad == 0)
         for s, s_b in zip(states, state_parts(state_b)):
-            np.testing.assert_allclose(s[:, [b]], s_b, rtol=RTOL, atol=ATOL)
+            assert_allclose(s[:, [b]], s_b, rtol=RTOL, atol=ATOL)
         dx = np.take(dxs, [b], axis=0 if tb else 1)
         assert np.all((dx[:, length:] if tb else dx[length:]) == 0)
     # The batch's gradient is the mean of the truncated sequences' gradients.
@@ -114,7 +114,7 @@ def test_checkpointed_bptt_gives_the_same_gradients(case, every):
             a["masks"])
     plain = as_dict(*mr.loss_and_grad(*args, full=True)[:4][1:])
     value, grads, dxs, dh0 = mr.loss_and_grad(*args, checkpoint_every=every, full=True)[:4]
-    np.testing.assert_allclose(value, mr.loss_and_grad(*args, full=True)[:4][0], rtol=1e-13)
+    assert_allclose(value, mr.loss_and_grad(*args, full=True)[:4][0], rtol=1e-13)
     assert_dicts_close(as_dict(grads, dxs, dh0), plain, 1e-11, 1e-13)
     ys, state, cache = mr.forward(case.spec, a["params"], a["xs"], a["h0"], a["lengths"],
                                   a["masks"], checkpoint_every=every)
@@ -157,7 +157,7 @@ def test_loss_and_grad_runs_the_network_it_is_given(case):
     value, *_, final = loss_and_grad(case.spec, a["params"], a["xs"], a["targets"],
                                             h0=a["h0"], lengths=a["lengths"],
                                             dropout_masks=a["masks"], full=True)
-    np.testing.assert_allclose(value, expected, rtol=1e-12)
+    assert_allclose(value, expected, rtol=1e-12)
     for s, f in zip(state_parts(state), state_parts(final)):
         np.testing.assert_array_equal(s, f)
     seen = []
@@ -187,8 +187,8 @@ def test_dropout_masks_scale_the_inputs_of_deeper_layers(case):
                else v) for k, v in a["params"].items()}
     masked = mr.forward(case.spec, a["params"], a["xs"], a["h0"], a["lengths"], zeros)[0]
     expected = mr.forward(case.spec, cut, a["xs"], a["h0"], a["lengths"])[0]
-    np.testing.assert_allclose(masked, expected, rtol=RTOL, atol=ATOL)
+    assert_allclose(masked, expected, rtol=RTOL, atol=ATOL)
     ones = [np.ones_like(m) for m in zeros]
     plain = mr.forward(case.spec, a["params"], a["xs"], a["h0"], a["lengths"])[0]
-    np.testing.assert_allclose(mr.forward(case.spec, a["params"], a["xs"], a["h0"], a["lengths"],
+    assert_allclose(mr.forward(case.spec, a["params"], a["xs"], a["h0"], a["lengths"],
                                           ones)[0], plain, rtol=RTOL, atol=ATOL)

@@ -17,6 +17,8 @@ from hypothesis.extra.numpy import array_shapes, arrays
 
 from manual_rnn.app import optim
 from manual_rnn.spec import Spec, init_params
+from conftest import examples
+from helpers import assert_allclose, ground_truth
 
 NAMES = list(optim.OPTIMIZERS)
 # Float64, parameters of order 1. Adagrad and RMSprop divide by square roots of running averages
@@ -24,7 +26,7 @@ NAMES = list(optim.OPTIMIZERS)
 # of operations (ours, the written-out rule's, torch's fused kernels) by up to ~1e3: hence an
 # absolute 1e-12 (seen: 4.8e-13 against torch's RMSprop), still far below any wrong update.
 TOL64 = dict(rtol=1e-12, atol=1e-12)
-FAST = settings(max_examples=40, deadline=None)
+FAST = settings(max_examples=examples(6), deadline=None)
 
 
 # ---- the documented rules, one scalar parameter at a time ---------------------------------------
@@ -194,7 +196,7 @@ def test_matches_documented_rule(name, data):
     for step, (mine, want) in enumerate(zip(got, reference_run(name, params, grad_seq, options))):
         for k in params:
             assert mine[k].dtype == np.float64
-            np.testing.assert_allclose(mine[k], want[k], **TOL64, err_msg=f"step {step + 1}, {k}")
+            assert_allclose(mine[k], want[k], **TOL64, err_msg=f"step {step + 1}, {k}")
 
 
 def test_sgd_first_step_takes_the_gradient_as_momentum_buffer():
@@ -220,7 +222,7 @@ def test_float32_stays_float32(name):
     assert all(v.dtype == np.float32 for k, v in state.items() if k != "step")
     want = run(opt, {k: p.astype(np.float64) for k, p in params.items()}, [grads, grads])[-1]
     for k in params:
-        np.testing.assert_allclose(new[k], want[k], rtol=1e-5, atol=1e-6)
+        assert_allclose(new[k], want[k], rtol=1e-5, atol=1e-6)
 
 
 # ---- purity and checkpoints ---------------------------------------------------------------------
@@ -393,7 +395,7 @@ def test_grads_and_state_must_match_params():
 
 @pytest.fixture(scope="module")
 def torch():
-    return pytest.importorskip("torch")
+    return ground_truth("torch", "the checks of the optimisers against torch.optim")
 
 
 TORCH_NAMES = {"sgd": "SGD", "adagrad": "Adagrad", "rmsprop": "RMSprop", "adam": "Adam",
@@ -409,7 +411,7 @@ def test_defaults_match_torch(torch, name):
 
 
 @pytest.mark.parametrize("name", NAMES)
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=examples(3), deadline=None)
 @given(data=st.data())
 def test_matches_torch(torch, name, data):
     options = data.draw(OPTIONS[name], label="options")
@@ -421,7 +423,7 @@ def test_matches_torch(torch, name, data):
             t.grad = torch.tensor(grads[k])
         torch_opt.step()
         for k, t in tensors.items():
-            np.testing.assert_allclose(mine[k], t.detach().numpy(), **TOL64, err_msg=k)
+            assert_allclose(mine[k], t.detach().numpy(), **TOL64, err_msg=k)
 
 
 @FAST
@@ -436,4 +438,4 @@ def test_clip_grad_norm_matches_torch(torch, data, max_norm):
     clipped, mine = optim.clip_grad_norm(grads, max_norm)
     assert math.isclose(mine, float(total), rel_tol=1e-12, abs_tol=1e-300)
     for t, g in zip(tensors, clipped.values()):
-        np.testing.assert_allclose(g, t.grad.numpy(), **TOL64)
+        assert_allclose(g, t.grad.numpy(), **TOL64)

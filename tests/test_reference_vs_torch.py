@@ -7,125 +7,33 @@ manual_rnn's hand-written backward pass.
 import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch")
+from helpers import assert_allclose, ground_truth
 
-import jax  # noqa: E402
+torch = ground_truth("torch", "the checks of the twin against PyTorch")
+jax = ground_truth("jax", "the checks of the twin against PyTorch")
+ref = ground_truth("manual_rnn_reference", "the checks of the twin against PyTorch")
+
 from hypothesis import given, settings, strategies as st  # noqa: E402
-from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence  # noqa: E402
 
-import manual_rnn_reference as ref  # noqa: E402
+from conftest import examples  # noqa: E402
 from manual_rnn.spec import Spec, init_params  # noqa: E402
+from pytorch_models import (assert_state_close, make_inputs, run_rnn, specs,  # noqa: E402
+                            to_torch, torch_forward, torch_loss, torch_model, torch_rnn,
+                            valid_mask)
 
-jax.config.update("jax_enable_x64", True)
-
-TORCH_CELLS = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}
 TOL64 = dict(rtol=1e-10, atol=1e-12)
 
 
-# ---- PyTorch side -------------------------------------------------------------------------------
-
-def torch_rnn(spec, num_layers=None, input_size=None):
-    kwargs = dict(input_size=input_size or spec.input_size, hidden_size=spec.hidden_size,
-                  num_layers=num_layers or spec.num_layers, bias=spec.bias,
-                  batch_first=spec.batch_first, bidirectional=spec.bidirectional)
-    if spec.cell == "rnn":
-        kwargs["nonlinearity"] = spec.nonlinearity
-    if spec.proj_size:
-        kwargs["proj_size"] = spec.proj_size
-    return TORCH_CELLS[spec.cell](**kwargs).double()
-
-
-def torch_model(spec, seed):
-    """A fresh PyTorch network and head, and the same weights as a twin params dict."""
-    torch.manual_seed(seed)
-    rnn = torch_rnn(spec)
-    head = torch.nn.Linear(spec.num_directions * spec.state_size, spec.output_size).double()
-    params = {k: v.detach().numpy() for k, v in rnn.state_dict().items()}
-    params |= {"head." + k: v.detach().numpy() for k, v in head.state_dict().items()}
-    return rnn, head, params
-
-
-def valid_mask(spec, lengths, T):
-    """(T, B) or (B, T) float mask of the steps that exist."""
-    mask = (torch.arange(T)[:, None] < torch.as_tensor(lengths)[None, :]).double()
-    return mask.T if spec.batch_first else mask
-
-
-def run_rnn(spec, rnn, xs, h0, lengths):
-    """PyTorch forward through packed sequences when lengths are given; padded outputs are 0."""
-    if lengths is None:
-        return rnn(xs, h0)
-    T = xs.shape[1 if spec.batch_first else 0]
-    packed = pack_padded_sequence(xs, torch.as_tensor(lengths), batch_first=spec.batch_first,
-                                  enforce_sorted=False)
-    out, state = rnn(packed, h0)
-    out, _ = pad_packed_sequence(out, batch_first=spec.batch_first, total_length=T)
-    return out, state
-
-
-def torch_forward(spec, rnn, head, xs, h0, lengths):
-    out, state = run_rnn(spec, rnn, xs, h0, lengths)
-    ys = head(out)
-    if lengths is not None:  # the twin reads out exactly 0 at padded steps, not the head bias
-        ys = ys * valid_mask(spec, lengths, out.shape[1 if spec.batch_first else 0])[..., None]
-    return ys, state
-
-
-def to_torch(a, requires_grad=False):
-    if a is None:
-        return None
-    if isinstance(a, tuple):
-        return tuple(to_torch(x, requires_grad) for x in a)
-    return torch.tensor(a, requires_grad=requires_grad)
-
-
-# ---- random problems ----------------------------------------------------------------------------
-
-@st.composite
-def specs(draw):
-    cell = draw(st.sampled_from(["rnn", "lstm", "gru"]))
-    hidden = draw(st.integers(1, 4))
-    return Spec(
-        cell, input_size=draw(st.integers(1, 3)), hidden_size=hidden,
-        output_size=draw(st.integers(1, 3)), num_layers=draw(st.integers(1, 3)),
-        bidirectional=draw(st.booleans()),
-        nonlinearity=draw(st.sampled_from(["tanh", "relu"])) if cell == "rnn" else "tanh",
-        bias=draw(st.booleans()), batch_first=draw(st.booleans()),
-        proj_size=draw(st.integers(0, hidden - 1)) if cell == "lstm" else 0)
-
-
-def make_inputs(spec, rng, T, B, with_h0, with_lengths, dtype=np.float64):
-    """xs, h0, lengths in the spec's layout; B=None means unbatched."""
-    batch = () if B is None else (B,)
-    shape = (T, *batch, spec.input_size)
-    if B is not None and spec.batch_first:
-        shape = (B, T, spec.input_size)
-    xs = rng.normal(size=shape).astype(dtype)
-    h0 = None
-    if with_h0:
-        LD = spec.num_layers * spec.num_directions
-        h0 = rng.normal(size=(LD, *batch, spec.state_size)).astype(dtype)
-        if spec.cell == "lstm":
-            h0 = (h0, rng.normal(size=(LD, *batch, spec.hidden_size)).astype(dtype))
-    lengths = None
-    if with_lengths and B is not None:
-        lengths = rng.integers(1, T + 1, size=B)
-        lengths[rng.integers(B)] = T  # pad_packed_sequence's width is the longest sequence
-    return xs, h0, lengths
-
-
-def assert_state_close(state, expected, **tol):
-    if isinstance(expected, tuple):
-        assert isinstance(state, tuple) and len(state) == 2
-        for s, e in zip(state, expected):
-            np.testing.assert_allclose(np.asarray(s), e.detach().numpy(), **tol)
-    else:
-        np.testing.assert_allclose(np.asarray(state), expected.detach().numpy(), **tol)
-
+@pytest.fixture(autouse=True)
+def float64_jax():
+    """The twin's forward and loss compute in JAX's precision of the moment: float64 here,
+    for each test only (jax.enable_x64 is a context), never by flipping the global flag."""
+    with jax.enable_x64(True):
+        yield
 
 # ---- forward ------------------------------------------------------------------------------------
 
-@settings(max_examples=12, deadline=None)
+@settings(max_examples=examples(4), deadline=None)
 @given(spec=specs(), T=st.integers(1, 5), B=st.one_of(st.none(), st.integers(1, 3)),
        with_h0=st.booleans(), with_lengths=st.booleans(), seed=st.integers(0, 2**16))
 def test_forward_matches_torch(spec, T, B, with_h0, with_lengths, seed):
@@ -137,7 +45,7 @@ def test_forward_matches_torch(spec, T, B, with_h0, with_lengths, seed):
         ys_t, state_t = torch_forward(spec, rnn, head, to_torch(xs), to_torch(h0), lengths)
 
     assert ys.shape == ys_t.shape
-    np.testing.assert_allclose(np.asarray(ys), ys_t.numpy(), **TOL64)
+    assert_allclose(np.asarray(ys), ys_t.numpy(), **TOL64)
     assert_state_close(state, state_t, **TOL64)
     if lengths is not None:  # padded steps read out exactly zero
         pad = ~valid_mask(spec, lengths, T).numpy().astype(bool)
@@ -182,7 +90,7 @@ def test_deep_packed_bidirectional_with_dropout_masks(spec):
     state_t = tuple(torch.cat(parts) for parts in zip(*finals))
 
     ys, state = ref.forward(spec, params, xs, h0, lengths, masks)
-    np.testing.assert_allclose(np.asarray(ys), ys_t.numpy(), **TOL64)
+    assert_allclose(np.asarray(ys), ys_t.numpy(), **TOL64)
     assert_state_close(state, state_t if spec.cell == "lstm" else state_t[0], **TOL64)
 
 
@@ -209,27 +117,13 @@ def test_float32_matches_torch_float64_within_float32_rounding():
     with torch.no_grad():
         ys_t, state_t = torch_forward(spec, rnn, head, to_torch(xs).double(),
                                       tuple(s.double() for s in to_torch(h0)), lengths)
-    np.testing.assert_allclose(np.asarray(ys), ys_t.numpy(), rtol=1e-5, atol=1e-5)
+    assert_allclose(np.asarray(ys), ys_t.numpy(), rtol=1e-5, atol=1e-5)
     assert_state_close((h, c), state_t, rtol=1e-5, atol=1e-5)
     value = jax.eval_shape(lambda p, x: ref.loss(spec, p, x, np.zeros(ys.shape)), params32, xs)
     assert value.dtype == np.float32
 
 
 # ---- gradients ----------------------------------------------------------------------------------
-
-def torch_loss(spec, ys, targets, lengths, loss):
-    """The twin's loss written in PyTorch: (1/B) * sum over valid steps."""
-    unbatched = ys.dim() == 2
-    B = 1 if unbatched else ys.shape[0 if spec.batch_first else 1]
-    if loss == "mse":
-        per_step = 0.5 * ((ys - targets) ** 2).sum(-1)
-    else:
-        log_p = torch.log_softmax(ys, dim=-1)
-        per_step = -log_p.gather(-1, targets[..., None]).squeeze(-1)
-    if lengths is not None:
-        per_step = per_step * valid_mask(spec, lengths, per_step.shape[1 if spec.batch_first else 0])
-    return per_step.sum() / B
-
 
 @pytest.mark.parametrize("spec, loss, B, with_h0, with_lengths", [
     (Spec("lstm", 3, 5, 2, num_layers=2, bidirectional=True, proj_size=3, batch_first=True),
@@ -270,18 +164,18 @@ def test_gradients_match_torch_autograd(spec, loss, B, with_h0, with_lengths):
     value_t = torch_loss(spec, ys_t, targets_t, lengths, loss)
     value_t.backward()
 
-    np.testing.assert_allclose(value, value_t.item(), **TOL64)
+    assert_allclose(value, value_t.item(), **TOL64)
     expected = {n: p.grad for n, p in rnn.named_parameters()}
     expected |= {"head." + n: p.grad for n, p in head.named_parameters()}
     assert set(dparams) == set(params) == set(expected)
     for name, grad in expected.items():
-        np.testing.assert_allclose(dparams[name], grad.numpy(), **TOL64, err_msg=name)
+        assert_allclose(dparams[name], grad.numpy(), **TOL64, err_msg=name)
     assert np.all(np.isfinite(dxs))
-    np.testing.assert_allclose(dxs, xs_t.grad.numpy(), **TOL64)
+    assert_allclose(dxs, xs_t.grad.numpy(), **TOL64)
     if spec.cell == "lstm":
         assert isinstance(dh0, tuple) and len(dh0) == 2
     for d, d_t in zip(jax.tree.leaves(dh0), jax.tree.leaves(h0_t)):
-        np.testing.assert_allclose(d, d_t.grad.numpy(), **TOL64)
+        assert_allclose(d, d_t.grad.numpy(), **TOL64)
 
 
 def test_plain_jax_grad_of_loss_equals_loss_and_grads():
@@ -295,4 +189,4 @@ def test_plain_jax_grad_of_loss_equals_loss_and_grads():
     grads = jax.grad(ref.loss, argnums=(1, 2, 5))(spec, params, xs, targets, "mse", h0, lengths)
     assert jax.tree.structure(grads) == jax.tree.structure((dparams, dxs, dh0))
     for a, b in zip(jax.tree.leaves(grads), jax.tree.leaves((dparams, dxs, dh0))):
-        np.testing.assert_allclose(a, b, **TOL64)
+        assert_allclose(a, b, **TOL64)

@@ -12,7 +12,8 @@ import manual_rnn as mr
 from manual_rnn.verify import rtrl
 from manual_rnn.verify.gradcheck import compare, numerical_gradient
 
-from helpers import assert_dicts_close, state_parts
+from conftest import examples
+from helpers import assert_allclose, assert_dicts_close, state_parts
 
 RTOL, ATOL = 1e-9, 1e-11
 
@@ -58,13 +59,13 @@ def _states(dh0):
     return {f"h0[{i}]": d for i, d in enumerate(state_parts(dh0))}
 
 
-@settings(max_examples=max(150, settings().max_examples))
+@settings(max_examples=examples(20))
 @given(cases())
 def test_rtrl_equals_bptt(case):
     spec, params, xs, targets, loss, kwargs = case
     value, grads, _, dh0 = mr.loss_and_grad(spec, params, xs, targets, loss, **kwargs, full=True)[:4]
     r_value, r_grads, r_dh0 = rtrl.loss_and_grad(spec, params, xs, targets, loss, **kwargs)
-    np.testing.assert_allclose(r_value, value, rtol=RTOL, atol=ATOL)
+    assert_allclose(r_value, value, rtol=RTOL, atol=ATOL)
     assert_dicts_close(r_grads, grads, RTOL, ATOL, "rtrl vs bptt: ")
     assert_dicts_close(_states(r_dh0), _states(dh0), RTOL, ATOL, "rtrl vs bptt: ")
     for key, g in r_grads.items():

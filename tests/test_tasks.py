@@ -8,6 +8,7 @@ from hypothesis import given, strategies as st
 import manual_rnn as mr
 from manual_rnn.app import tasks
 from manual_rnn.app.tasks import Adding, Batch, CharText, CopyMemory, Sine, Toy, make, sample_text
+from helpers import assert_allclose
 
 TEXT = "".join(f"line {i}: the quick brown fox jumps over the lazy dog.\n" for i in range(40))
 
@@ -170,7 +171,7 @@ def test_adding_structure(seq_len):
     assert set(np.unique(markers)) <= {0.0, 1.0}
     np.testing.assert_array_equal(markers[:half].sum(axis=0), 1)
     np.testing.assert_array_equal(markers[half:].sum(axis=0), 1)
-    np.testing.assert_allclose(batch.targets[-1, :, 0], (values * markers).sum(axis=0))
+    assert_allclose(batch.targets[-1, :, 0], (values * markers).sum(axis=0))
     assert np.all(batch.targets[:-1] == 0)
     expected_mask = np.zeros((seq_len, 200))
     expected_mask[-1] = 1

@@ -2,20 +2,22 @@
 give the same outputs, final states and gradients as nn.RNN / nn.LSTM / nn.GRU + nn.Linear
 with autograd (packed sequences for lengths)."""
 import numpy as np
-import pytest
 
-torch = pytest.importorskip("torch")
+from helpers import assert_allclose, ground_truth
+
+torch = ground_truth("torch", "the checks against PyTorch")
 
 from hypothesis import given, settings, strategies as st  # noqa: E402
 
 import manual_rnn as mr  # noqa: E402
-from test_reference_vs_torch import (assert_state_close, make_inputs, specs,  # noqa: E402
+from conftest import examples  # noqa: E402
+from pytorch_models import (assert_state_close, make_inputs, specs,  # noqa: E402
                                      to_torch, torch_forward, torch_loss, torch_model)
 
 TOL64 = dict(rtol=1e-10, atol=1e-12)
 
 
-@settings(max_examples=25)
+@settings(max_examples=examples(25))
 @given(spec=specs(), T=st.integers(1, 6), B=st.one_of(st.none(), st.integers(1, 3)),
        with_h0=st.booleans(), with_lengths=st.booleans(), loss=st.sampled_from(["mse", "cross_entropy"]),
        seed=st.integers(0, 2**16))
@@ -32,35 +34,18 @@ def test_outputs_states_and_gradients_equal_pytorch(spec, T, B, with_h0, with_le
     h0_t = to_torch(zero_h0 if h0 is None else h0, True)
     xs_t = to_torch(xs, True)
     ys_t, state_t = torch_forward(spec, rnn, head, xs_t, h0_t, lengths)
-    np.testing.assert_allclose(ys, ys_t.detach().numpy(), **TOL64)
+    assert_allclose(ys, ys_t.detach().numpy(), **TOL64)
     assert_state_close(state, state_t, **TOL64)
 
     value_t = torch_loss(spec, ys_t, torch.from_numpy(targets), lengths, loss)
     value_t.backward()
-    np.testing.assert_allclose(value, value_t.item(), **TOL64)
+    assert_allclose(value, value_t.item(), **TOL64)
     expected = {n: p.grad for n, p in rnn.named_parameters()}
     expected |= {"head." + n: p.grad for n, p in head.named_parameters()}
     assert list(grads) == list(params) and set(grads) == set(expected)
     for name, grad in expected.items():
-        np.testing.assert_allclose(grads[name], grad.numpy(), **TOL64, err_msg=name)
-    np.testing.assert_allclose(dxs, xs_t.grad.numpy(), **TOL64)
+        assert_allclose(grads[name], grad.numpy(), **TOL64, err_msg=name)
+    assert_allclose(dxs, xs_t.grad.numpy(), **TOL64)
     for d, d_t in zip(dh0 if spec.cell == "lstm" else (dh0,),
                       h0_t if spec.cell == "lstm" else (h0_t,)):
-        np.testing.assert_allclose(d, d_t.grad.numpy(), **TOL64)
-
-
-def test_init_matches_pytorchs_distribution_and_names():
-    """Names, order and shapes equal PyTorch's state_dict; values lie in PyTorch's bounds."""
-    spec = mr.Spec(cell="lstm", input_size=3, hidden_size=6, output_size=2, num_layers=2,
-                   bidirectional=True, proj_size=4)
-    rnn, head, torch_params = torch_model(spec, 0)
-    params = mr.init_params(spec, seed=0)
-    assert list(params) == list(torch_params)
-    for name, value in params.items():
-        assert value.shape == torch_params[name].shape, name
-        fan = value.shape[-1] if name.startswith("head.") else spec.hidden_size
-        if name == "head.bias":
-            fan = spec.num_directions * spec.state_size
-        assert np.abs(value).max() <= 1 / np.sqrt(fan), name
-    assert not np.array_equal(mr.init_params(spec, seed=1)["weight_ih_l0"], params["weight_ih_l0"])
-    assert all(np.array_equal(v, mr.init_params(spec, seed=0)[k]) for k, v in params.items())
+        assert_allclose(d, d_t.grad.numpy(), **TOL64)

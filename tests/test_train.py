@@ -9,7 +9,7 @@ import pytest
 import manual_rnn as mr
 from manual_rnn.app import checkpoint, train
 from manual_rnn.app.train import Config, tbptt_grads
-from helpers import state_parts
+from helpers import assert_allclose, ground_truth, state_parts
 
 T, B = 11, 3
 
@@ -74,18 +74,18 @@ def test_windows_equal_independent_windows_with_carried_state(cell, loss, k):
                                       dropout_masks=masks)
     ref_value, ref_grads, ref_state = independent_tbptt(spec, params, xs, targets, loss, k,
                                                         loss_mask, masks)
-    np.testing.assert_allclose(value, ref_value, rtol=1e-12, atol=1e-12)
+    assert_allclose(value, ref_value, rtol=1e-12, atol=1e-12)
     for name in ref_grads:
-        np.testing.assert_allclose(grads[name], ref_grads[name], rtol=1e-12, atol=1e-12,
+        assert_allclose(grads[name], ref_grads[name], rtol=1e-12, atol=1e-12,
                                    err_msg=name)
     for a, b in zip(state_parts(state), state_parts(ref_state)):
-        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+        assert_allclose(a, b, rtol=1e-12, atol=1e-12)
 
     # The forward pass is the full one (the state is carried), so the loss is the full loss;
     # the gradients are not, since nothing flows back across window boundaries.
     full_value, full_grads = mr.loss_and_grad(spec, params, xs, targets, loss,
                                               dropout_masks=masks, loss_mask=loss_mask)
-    np.testing.assert_allclose(value, full_value, rtol=1e-12)
+    assert_allclose(value, full_value, rtol=1e-12)
     assert not np.allclose(grads["weight_hh_l0"], full_grads["weight_hh_l0"], rtol=1e-6)
 
 
@@ -99,14 +99,14 @@ def test_windows_with_h0_and_batch_first():
     ref_value, ref_grads, _ = independent_tbptt(
         time_major, params, xs.swapaxes(0, 1), targets.swapaxes(0, 1), "mse", 4,
         loss_mask.swapaxes(0, 1), [m.swapaxes(0, 1) for m in masks], h0=h0)
-    np.testing.assert_allclose(value, ref_value, rtol=1e-12)
+    assert_allclose(value, ref_value, rtol=1e-12)
     for name in ref_grads:
-        np.testing.assert_allclose(grads[name], ref_grads[name], rtol=1e-12, atol=1e-13)
+        assert_allclose(grads[name], ref_grads[name], rtol=1e-12, atol=1e-13)
 
 
 def test_windows_equal_pytorch_with_detached_state():
     """PyTorch's TBPTT idiom: backward per window, accumulating grads, state.detach()."""
-    torch = pytest.importorskip("torch")
+    torch = ground_truth("torch", "the check of truncated BPTT against PyTorch")
     spec, params, xs, targets, _, _ = problem("lstm", "mse", layers=2, dropout=0.0)
     rnn = torch.nn.LSTM(3, 5, num_layers=2).double()
     head = torch.nn.Linear(5, 4).double()
@@ -123,11 +123,11 @@ def test_windows_equal_pytorch_with_detached_state():
         total += window_loss.item()
         state = tuple(s.detach() for s in state)
     value, grads, _ = tbptt_grads(spec, params, xs, targets, "mse", 4)
-    np.testing.assert_allclose(value, total, rtol=1e-12)
+    assert_allclose(value, total, rtol=1e-12)
     expected = {n: p.grad.numpy() for n, p in rnn.named_parameters()}
     expected |= {"head." + n: p.grad.numpy() for n, p in head.named_parameters()}
     for name, grad in expected.items():
-        np.testing.assert_allclose(grads[name], grad, rtol=1e-10, atol=1e-12, err_msg=name)
+        assert_allclose(grads[name], grad, rtol=1e-10, atol=1e-12, err_msg=name)
 
 
 @pytest.mark.parametrize("k, error, message", [
