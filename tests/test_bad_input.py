@@ -8,6 +8,7 @@ from hypothesis import given
 
 import manual_rnn as mr
 from cases import cases
+from helpers import assert_allclose
 
 SPEC = mr.Spec(cell="rnn", input_size=2, hidden_size=3, output_size=4)
 LSTM = mr.Spec(cell="lstm", input_size=2, hidden_size=3, output_size=4, num_layers=2)
@@ -119,10 +120,30 @@ def test_bad_targets_and_loss():
         mr.loss_and_grad(SPEC, PARAMS, XS, np.full((5, 2, 4), np.nan))
 
 
-def test_padding_may_hold_any_class_index():
-    targets = np.zeros((5, 2), int)
-    targets[3:, 0] = -100  # a common padding value, past sequence 0's end
-    mr.loss_and_grad(SPEC, PARAMS, XS, targets, loss="cross_entropy", lengths=[3, 5])
+@pytest.mark.parametrize("padding", [-100, 4, 10**6])
+def test_padding_may_hold_any_class_index(padding):
+    """Past a sequence's end the targets are never read: any integer there (a common padding
+    value, one past the classes, a huge one) gives the loss and gradients of class 0 there."""
+    xs = np.random.default_rng(0).normal(size=(5, 2, 2))
+    targets = np.random.default_rng(1).integers(0, 4, size=(5, 2))
+    padded = targets.copy()
+    padded[3:, 0] = padding          # past sequence 0's end (length 3)
+    plain = targets.copy()
+    plain[3:, 0] = 0
+    value, grads, dxs, dh0, _ = mr.loss_and_grad(SPEC, PARAMS, xs, padded, loss="cross_entropy",
+                                                 lengths=[3, 5], full=True)
+    expected = mr.loss_and_grad(SPEC, PARAMS, xs, plain, loss="cross_entropy", lengths=[3, 5],
+                                full=True)
+    assert np.isfinite(value) and value > 0 and value == expected.loss
+    for name, grad in grads.items():
+        assert np.array_equal(grad, expected.grads[name]), name
+    assert np.array_equal(dxs, expected.dxs) and np.array_equal(dh0, expected.dh0)
+    # the padding's target is not read, but the step's input still is not either
+    assert np.all(dxs[3:, 0] == 0) and np.any(dxs[:3, 0] != 0)
+    # and a bad class at a step that exists is still refused
+    padded[2, 0] = padding
+    with raises(ValueError, "targets", str(padding)):
+        mr.loss_and_grad(SPEC, PARAMS, xs, padded, loss="cross_entropy", lengths=[3, 5])
 
 
 def test_bad_upstream_gradients():
@@ -236,7 +257,7 @@ def test_activations_on_strided_gate_blocks(dtype):
     for name, (f, _) in ACTIVATIONS.items():
         out = np.zeros((16, 4), dtype)
         f(z[:, 3:], out=out[:, 3:])
-        np.testing.assert_allclose(out[:, 3], f(z[:, 3].copy()), rtol=1e-6, err_msg=name)
+        assert_allclose(out[:, 3], f(z[:, 3].copy()), rtol=1e-6, err_msg=name)
 
 
 def test_backward_checks_its_params():

@@ -9,11 +9,12 @@ the truncation error is O(eps^2 L''') ~ 1e-12 relative and the round-off about 2
 relative plus 1e-8 |L|, bounds that any real gradient error (a missing term is O(1)) exceeds.
 """
 import numpy as np
-from hypothesis import assume, given, settings
+from hypothesis import assume, given, settings, strategies as st
 
 import manual_rnn as mr
 from manual_rnn.verify.gradcheck import compare, numerical_gradient
 from cases import cases
+from conftest import examples
 from helpers import as_dict, state_parts
 
 EPS = 1e-6
@@ -67,22 +68,24 @@ def assert_directional_derivatives(f, named, analytic, rng):
         assert abs(numeric - exact) <= tolerance, (key, numeric, exact, center)
 
 
-@settings(max_examples=60)
-@given(cases())
-def test_directional_derivatives_match_central_differences(case):
+@settings(max_examples=examples(8))
+@given(cases(), st.one_of(st.none(), st.integers(1, 13)))
+def test_directional_derivatives_match_central_differences(case, every):
     a = case.arrays()
     _, grads, dxs, dh0 = mr.loss_and_grad(case.spec, a["params"], a["xs"], a["targets"],
-                                           case.loss, a["h0"], a["lengths"], a["masks"], full=True)[:4]
+                                           case.loss, a["h0"], a["lengths"], a["masks"],
+                                           checkpoint_every=every, full=True)[:4]
     assert_directional_derivatives(loss_of(case, a), named_inputs(a), as_dict(grads, dxs, dh0),
                                    np.random.default_rng(case.seed + 1))
 
 
-@settings(max_examples=100)
-@given(cases())
-def test_backward_is_the_derivative_of_outputs_and_final_state(case):
+@settings(max_examples=examples(14))
+@given(cases(), st.one_of(st.none(), st.integers(1, 13)))
+def test_backward_is_the_derivative_of_outputs_and_final_state(case, every):
     """backward(dys, dstate) is the gradient of <dys, ys> + <dstate, final state>, in every
     direction. The losses never put a gradient on the final state; this does, with and
-    without lengths (where it enters each sequence at its own last step)."""
+    without lengths (where it enters each sequence at its own last step), and through the
+    checkpointed backward pass (checkpoint_every) as well as the plain one."""
     a = case.arrays()
 
     def f(named):
@@ -91,13 +94,14 @@ def test_backward_is_the_derivative_of_outputs_and_final_state(case):
         pairs = zip(state_parts(state), state_parts(a["dstate"]))
         return float(np.sum(ys * a["dys"]) + sum(np.sum(s * d) for s, d in pairs))
 
-    _, _, cache = mr.forward(case.spec, a["params"], a["xs"], a["h0"], a["lengths"], a["masks"])
+    _, _, cache = mr.forward(case.spec, a["params"], a["xs"], a["h0"], a["lengths"], a["masks"],
+                             checkpoint_every=every)
     analytic = as_dict(*mr.backward(case.spec, a["params"], cache, a["dys"], a["dstate"]))
     assert_directional_derivatives(f, named_inputs(a), analytic,
                                    np.random.default_rng(case.seed + 2))
 
 
-@settings(max_examples=10)
+@settings(max_examples=examples(3))
 @given(cases(max_layers=2, max_T=5, max_B=2).filter(lambda c: c.spec.nonlinearity != "relu"))
 def test_every_entry_matches_central_differences(case):
     """Entry by entry on small networks, with the public gradcheck module (smooth activations:
@@ -112,32 +116,3 @@ def test_every_entry_matches_central_differences(case):
     round_off = 1e-8 * abs(f(named))
     for key, error in compare(analytic, numeric).items():
         assert error.ok(atol=1e-7 + round_off, rtol=1e-5), (key, error)
-
-
-@given(cases())
-def test_backward_with_state_gradient_matches_central_differences(case):
-    """backward(dys, dstate) is the gradient of S = <ys, dys> + <state, dstate>: checked along
-    random directions, so the paths from the final state back are covered without JAX too."""
-    a = case.arrays()
-    spec, masks = case.spec, a["masks"]
-    named = named_inputs(a)
-
-    def s(point):
-        params, h0 = params_and_h0(a, point)
-        ys, state, _ = mr.forward(spec, params, point["xs"], h0, a["lengths"], masks)
-        parts = zip(state, a["dstate"]) if isinstance(state, tuple) else [(state, a["dstate"])]
-        return np.sum(ys * a["dys"]) + sum(np.sum(p * d) for p, d in parts)
-
-    _, _, cache = mr.forward(spec, a["params"], a["xs"], a["h0"], a["lengths"], masks)
-    analytic = as_dict(*mr.backward(spec, a["params"], cache, a["dys"], a["dstate"]))
-    rng = np.random.default_rng(case.seed + 2)
-    center = s(named)
-    for key, x in named.items():
-        v = rng.normal(size=x.shape)
-        plus, minus = s({**named, key: x + EPS * v}), s({**named, key: x - EPS * v})
-        numeric = (plus - minus) / (2 * EPS)
-        slopes_differ = abs((plus - center) - (center - minus)) / EPS
-        assume(slopes_differ <= 1e-4 * max(1.0, abs(numeric)))
-        exact = float(np.sum(analytic[key] * v))
-        tolerance = 1e-6 * max(1.0, abs(exact)) + 1e-8 * abs(center)
-        assert abs(numeric - exact) <= tolerance, (key, numeric, exact)
