@@ -112,11 +112,11 @@ def run_direction(spec, p, x, state0, lengths, checkpoint_every):
     return hs, state if lengths is None else tuple(final), saved
 
 
-def backprop_direction(spec, p, x, saved, dhs, dfinal, lengths):
+def backprop_direction(spec, p, x, saved, dhs, dfinal, lengths, keep_step_grads=False):
     """Gradients of one direction given dhs (T, B, P) on its outputs and dfinal on its final
-    state. Returns (dp with short names, dx (T, B, in), dstate0, and the gradient reaching each
-    step's state, a tuple like the states), walking the segments backward and carrying the state
-    gradient across their boundaries."""
+    state. Returns (dp with short names, dx (T, B, in), dstate0, and with keep_step_grads the
+    gradient reaching each step's state, a tuple like the states, else None), walking the
+    segments backward and carrying the state gradient across their boundaries."""
     cell = CELLS[spec.cell]
     T, B, _ = x.shape
     last = None if lengths is None else lengths - 1           # each sequence's last step
@@ -138,7 +138,8 @@ def backprop_direction(spec, p, x, saved, dhs, dfinal, lengths):
             for ds, df in zip(dstates, dfinal):
                 ds[last[ending] - a, ending] += df[ending]
         dxproj, dp_segment, carry, dsteps = cell.backward(spec, p, cell_cache, dstates, carry)
-        step_grads.insert(0, dsteps)
+        if keep_step_grads:             # O(T) memory, which checkpointing would otherwise save
+            step_grads.insert(0, dsteps)
         dp_segment["w_ih"] = sum_over_steps(dxproj, x[a:b])
         matmul_steps(dxproj, p["w_ih"], out=dx[a:b])
         if dp:                                         # a later segment adds in place
@@ -146,14 +147,17 @@ def backprop_direction(spec, p, x, saved, dhs, dfinal, lengths):
                 dp[name] += g
         else:                                          # the first is taken as it is, not copied
             dp = dp_segment
+    if not keep_step_grads:
+        return dp, dx, carry, None
     return dp, dx, carry, tuple(join(parts, axis=0) for parts in zip(*step_grads))
 
 
-def backward(spec, cache, dtop, dfinal):
+def backward(spec, cache, dtop, dfinal, keep_step_grads=False):
     """Gradients of the stack given dtop (T, B, D*P) for the top outputs and dfinal (tuple like
-    the final states). Returns (grads by parameter name, dxs, dstate0, step_grads), where
-    step_grads["l{k}{suffix}"] is the gradient reaching each step's state in that layer and
-    direction, in time order: (dh_t,), or (dh_t, dc_t) for the LSTM, each (T, B, .)."""
+    the final states). Returns (grads by parameter name, dxs, dstate0, step_grads), where with
+    keep_step_grads step_grads["l{k}{suffix}"] is the gradient reaching each step's state in that
+    layer and direction, in time order: (dh_t,), or (dh_t, dc_t) for the LSTM, each (T, B, .);
+    without, step_grads is empty."""
     layers, lengths, dropout_masks, checkpoint_every = cache
     grads, step_grads = {}, {}
     dstate0 = tuple(np.empty_like(s) for s in dfinal)
@@ -166,13 +170,15 @@ def backward(spec, cache, dtop, dfinal):
             dh = split(dout, spec.num_directions)[d]
             dh = dh if d == 0 else reverse_in_time(dh, lengths)
             dp, dx_dir, dstart, dsteps = backprop_direction(
-                spec, p, x_dir, saved, dh, tuple(f[index] for f in dfinal), lengths)
+                spec, p, x_dir, saved, dh, tuple(f[index] for f in dfinal), lengths,
+                keep_step_grads)
             for f, s in zip(dstate0, dstart):
                 f[index] = s
             suffix = direction_suffixes(spec)[d]
             grads.update({f"{_LONG_NAMES[n]}_l{k}{suffix}": g for n, g in dp.items()})
-            step_grads[f"l{k}{suffix}"] = tuple(
-                g if d == 0 else reverse_in_time(g, lengths) for g in dsteps)
+            if keep_step_grads:
+                step_grads[f"l{k}{suffix}"] = tuple(
+                    g if d == 0 else reverse_in_time(g, lengths) for g in dsteps)
             if d == 0:
                 dx = dx_dir
             else:

@@ -88,17 +88,18 @@ def backward(spec: Spec, params: Params, cache: dict, dys: ArrayLike,
     return backprop(spec, params, cache, layout.to_time_major(dys), dfinal)[:3]
 
 
-def backprop(spec, params, cache, dys, dfinal):
+def backprop(spec, params, cache, dys, dfinal, keep_step_grads=False):
     """`backward` on checked, time-major arrays (dfinal None: no gradient on the state), for
-    the tools built on it. Also returns the gradient reaching each step's state, per layer and
-    direction (see `layers.backward`)."""
+    the tools built on it. With keep_step_grads, also returns the gradient reaching each step's
+    state, per layer and direction (see `layers.backward`)."""
     layout, valid, top = cache["layout"], cache["valid"], cache["top"]
     if cache["lengths"] is not None:                   # padding gets no gradient
         dys = dys * valid[..., None]
     if dfinal is None:
         dfinal = checks.state(spec, "dstate", None, layout, dys.dtype)
     grads, dtop = head_backward(params, top, dys) if spec.has_head else ({}, dys)
-    stack_grads, dxs, dstate0, step_grads = layers.backward(spec, cache["stack"], dtop, dfinal)
+    stack_grads, dxs, dstate0, step_grads = layers.backward(spec, cache["stack"], dtop, dfinal,
+                                                            keep_step_grads)
     grads |= stack_grads
     grads = {name: grads[name] for name in param_shapes(spec)}
     return grads, layout.from_time_major(dxs), checks.state_out(dstate0, layout), step_grads

@@ -59,7 +59,7 @@ def trace(spec: Spec, params: Params, xs: ArrayLike, targets: Optional[ArrayLike
         dys_tm = layout.to_time_major(
             checks.upstream("dys", dys, layout.sequence_shape(spec.output_features), dtype))
         dfinal = None if dstate is None else checks.state(spec, "dstate", dstate, layout, dtype)
-    *_, step_grads = backprop(spec, params, cache, dys_tm, dfinal)
+    *_, step_grads = backprop(spec, params, cache, dys_tm, dfinal, keep_step_grads=True)
     steps["dy"] = layout.from_time_major(dys_tm * cache["valid"][..., None])
     cell = CELLS[spec.cell]
     layers, lengths_tm = cache["stack"][0], cache["lengths"]
