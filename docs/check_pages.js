@@ -5,7 +5,8 @@
 //   node docs/check_pages.js CHROMIUM OUT_DIR PAGE.html [PAGE.html ...]
 //
 // prints one JSON object: {"pages": [{"page", "screenshot", "mathjax", "math", "mathErrors",
-// "rawTex", "images", "brokenImages", "network", "pageErrors", "consoleErrors"}, ...]}.
+// "rawTex", "wideMath", "images", "brokenImages", "network", "pageErrors", "consoleErrors"}, ...]}
+// (wideMath: displayed equations wider than the column, which scroll).
 // FULL_PAGE=1 takes screenshots of whole pages rather than of the first screen. Pages are opened from
 // file:// URLs; every request to anything but a file is blocked and listed, so the math must
 // render from the site's own copy of MathJax.
@@ -69,6 +70,8 @@ async function check(context, file, outDir) {
       mathErrors: Array.from(document.querySelectorAll("mjx-merror"))
         .map((node) => node.getAttribute("data-mjx-error") || node.textContent),
       rawTex: found ? text.slice(Math.max(0, found.index - 60), found.index + 60) : null,
+      wideMath: Array.from(document.querySelectorAll('mjx-container[display="true"]'))
+        .filter((node) => node.scrollWidth > node.clientWidth + 1).length,
       images: images.length,
       brokenImages: images.filter((img) => !img.complete || img.naturalWidth === 0)
         .map((img) => img.getAttribute("src")),

@@ -204,6 +204,8 @@ html_theme_options = {
     "footer_end": ["sphinx-version"],
     "secondary_sidebar_items": ["page-toc", "sourcelink"],
 }
+# The derivations set equations beside code: their pages give the left sidebar's room to that.
+html_sidebars = {"cells/*": [], "tutorial/*": []}
 html_show_sourcelink = True
 html_copy_source = True
 html_last_updated_fmt = None

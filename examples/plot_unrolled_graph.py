@@ -8,7 +8,8 @@ every layer using the same weights. Unrolled over the toy problem's two steps (i
 
 .. math::
 
-   z_t = W_x x_t + W_h h_{t-1} + b_x, \\qquad h_t = \\sigma(z_t), \\qquad
+   z_t = W_x x_t + W_h h_{t-1} + b_x, \\qquad h_t = \\sigma(z_t),
+
    y_t = W_y h_t + b_y, \\qquad L = \\sum_t \\tfrac12 (y_t - \\text{target}_t)^2
 
 is the graph below. Black arrows run forward; the coloured labels mark the three shared
