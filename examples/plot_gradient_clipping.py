@@ -143,3 +143,5 @@ right.legend()
 # hit a wall. That is why training with long sequences clips by default here:
 # ``manual-rnn train --clip 1.0`` is the default, and :func:`manual_rnn.clip_grad_norm`
 # returns the norm before clipping, so a training loop can log how often it fires.
+
+plt.show()

@@ -164,3 +164,5 @@ fig.colorbar(image, ax=axes, label=r"$|\partial L / \partial h_t|$ per unit", sh
 #
 # A trained model saved by ``manual-rnn train --save`` loads with
 # :func:`manual_rnn.app.checkpoint.load`, which gives its spec and parameters.
+
+plt.show()

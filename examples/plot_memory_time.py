@@ -147,3 +147,5 @@ fig.suptitle("16 units, 4 sequences, float64")
 # grows linearly too, with a per-step cost that a larger network multiplies by :math:`H^4`.
 # The how-to guide on :doc:`checkpointed BPTT </howto/checkpointed_bptt>` shows how to
 # choose :math:`k`.
+
+plt.show()

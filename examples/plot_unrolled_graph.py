@@ -96,3 +96,5 @@ ax.axis("off")
 # from its own loss. Step 1 is last, so :math:`dh_1 = W_y^\top dy_1` alone; step 0 receives two
 # gradients, one from its own output and one back through :math:`z_1`, and adds them:
 # :math:`dh_0 = W_y^\top dy_0 + W_h^\top dz_1`. The tutorial derives every arrow.
+
+plt.show()
