@@ -137,11 +137,10 @@ fig.suptitle("16 units, 4 sequences, float64")
 # Checkpointing drops the cells' caches, not the layers' outputs: the next layer and the
 # read-out need every step's :math:`h_t`, and the gradient needs every step's input. So it
 # still grows with :math:`T`, and what it saves depends on how much a cell caches beyond its
-# outputs. The Elman cell caches nothing else (its cache is :math:`h_t` itself), so there
-# checkpointing saves nothing: the segment it recomputes on the way back even adds a little,
-# and the extra forward pass costs time. The LSTM caches its four
-# gates, :math:`c_t` and :math:`\tanh c_t` at every step, and checkpointing saves a good part
-# of its memory.
+# outputs. The Elman cell caches little else (its cache is :math:`h_t` itself), so there
+# checkpointing saves little, and its extra forward pass costs time. The LSTM caches its
+# four gates, :math:`c_t` and :math:`\tanh c_t` at every step, and checkpointing saves a
+# large part of its memory.
 #
 # In time, all three BPTTs grow linearly, checkpointing paying its extra forward pass; RTRL
 # grows linearly too, with a per-step cost that a larger network multiplies by :math:`H^4`.
