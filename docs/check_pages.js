@@ -77,7 +77,7 @@ async function check(context, file, outDir) {
         .map((img) => img.getAttribute("src")),
     };
   }, RAW_TEX.source);
-  const shot = path.join(outDir, file.replace(/.*_build\/html\//, "").replace(/[\/]/g, "__")
+  const shot = path.join(outDir, file.replace(/.*\/html\//, "").replace(/[\/]/g, "__")
                                     .replace(/\.html$/, ".png"));
   await page.screenshot({ path: shot, fullPage: process.env.FULL_PAGE === "1" });
   await page.close();
