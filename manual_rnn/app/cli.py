@@ -1,4 +1,4 @@
-"""The `manual-rnn` command (also `python -m manual_rnn`): demo, gradcheck, train, sample.
+"""The `manual-rnn` command (also `python -m manual_rnn`): demo, gradcheck, check, train, sample.
 
 Each subcommand is a thin function over the library; `train` lives in `train_command`."""
 import argparse
@@ -253,6 +253,13 @@ def build_parser():
                     "--steps and --eval-every).")
     add_train_arguments(train)
     train.set_defaults(run=_train)
+
+    from ..verify import harness
+    check = commands.add_parser(
+        "check", help="check a hand-written forward and backward pass (yours, in a module) "
+                      "against manual_rnn on random networks; exit 1 at the first wrong gradient")
+    harness.add_arguments(check)
+    check.set_defaults(run=harness.run)
 
     sample = commands.add_parser("sample", help="generate text from a trained character model")
     sample.add_argument("--checkpoint", metavar="RUN.npz", required=True,

@@ -1461,7 +1461,7 @@ def add_arguments(parser) -> None:
                         help="a Python file (rnn_layers.py) or importable module, and "
                              "optionally the stem of its function names: lstm finds "
                              "lstm_forward and lstm_backward (default: the layout's own names, "
-                             "shown by --protocol)")
+                             "listed in `manual_rnn.verify.harness`'s documentation)")
     parser.add_argument("--layout", required=True, choices=list(LAYOUTS),
                         help="how your functions lay out parameters and data")
     parser.add_argument("--step", action="store_true",
