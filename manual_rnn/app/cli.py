@@ -1,4 +1,5 @@
-"""The `manual-rnn` command (also `python -m manual_rnn`): demo, gradcheck, check, train, sample.
+"""The `manual-rnn` command (also `python -m manual_rnn`): demo, gradcheck, check, train,
+gradflow, sample.
 
 Each subcommand is a thin function over the library; `train` lives in `train_command`."""
 import argparse
@@ -118,22 +119,28 @@ def _verdict(table, note, dtype):
     return 1 if failed else 0
 
 
+def _held_out_batch(path, seq_len, batch_size, seed):
+    """A trained model (its TrainState), its task, and a batch of the task's held-out data."""
+    from . import checkpoint
+    from . import train as training
+
+    state = checkpoint.load(path)
+    task = training.build_task(state.config,
+                               seq_len=None if state.config.task == "toy" else seq_len)
+    if training.fingerprint(task) != state.data_fingerprint:
+        raise ValueError(f"the text of {state.config.text!r} is not the one {path!r} was "
+                         f"trained on")
+    return state, task, task.batch(np.random.default_rng(seed), batch_size, split="eval")
+
+
 def _gradcheck_checkpoint(args):
     """Check the gradients of a trained model on a short batch of its own task."""
     from .. import checks
-    from . import checkpoint
-    from . import train as training
     from ..verify.gradcheck import check_model
 
     seq_len = checks.integer("--seq-len", args.seq_len, 1)
     batch_size = checks.integer("--batch", 2 if args.batch is None else args.batch, 1)
-    state = checkpoint.load(args.checkpoint)
-    seq_len = None if state.config.task == "toy" else seq_len
-    task = training.build_task(state.config, seq_len=seq_len)
-    if training.fingerprint(task) != state.data_fingerprint:
-        raise ValueError(f"the text of {state.config.text!r} is not the one {args.checkpoint!r} "
-                         f"was trained on")
-    batch = task.batch(np.random.default_rng(args.seed), batch_size, split="eval")
+    state, task, batch = _held_out_batch(args.checkpoint, seq_len, batch_size, args.seed)
     T = batch.xs.shape[0]
     print(f"gradcheck of {args.checkpoint!r} (step {state.step}): {state.spec}\n  task "
           f"{task.name} T={T} B={batch_size} loss={task.loss} (at every step) "
@@ -162,6 +169,37 @@ def _parse_lengths(text, T, B, rng):
 def _train(args):
     from .train_command import train_command
     return train_command(args)
+
+
+def _gradflow(args):
+    """||dL/dh_t|| of a trained model at every step of a batch of its task's held-out data,
+    from the hand-written backward pass (`verify.traces`); a picture of it with --plot."""
+    from .. import checks
+    from ..verify.traces import gradient_norms, trace
+
+    if args.seq_len is not None:
+        checks.integer("--seq-len", args.seq_len, 1)
+    batch_size = checks.integer("--batch", args.batch, 1)
+    state, task, batch = _held_out_batch(args.checkpoint, args.seq_len, batch_size, args.seed)
+    if args.state == "dc" and "c" not in state.spec.state_names:
+        raise ValueError(f"--state dc needs an LSTM; {args.checkpoint!r} holds a "
+                         f"{state.spec.cell!r} network")
+    steps = trace(state.spec, state.params, batch.xs, batch.targets, task.loss,
+                  loss_mask=batch.loss_mask)
+    norms = gradient_norms(steps, args.state)                   # {"l0": (T, B), ...}
+    T = batch.xs.shape[0]
+    print(f"||dL/{args.state}_t|| of {args.checkpoint!r} (step {state.step}), "
+          f"median over {batch_size} held-out sequences of task {task.name}, T={T}\n")
+    shown = sorted(set(np.linspace(0, T - 1, min(T, 20)).round().astype(int)))
+    print(f"{'t':>6}" + "".join(f"{name:>14}" for name in norms))
+    for t in shown:
+        print(f"{t:>6}" + "".join(f"{np.median(n[t]):>14.3e}" for n in norms.values()))
+    if args.plot:
+        from .plot import plot_gradient_flow
+        plot_gradient_flow(norms, args.plot, state=args.state,
+                           title=f"{state.spec.cell} on {task.name}, step {state.step}")
+        print(f"\nwrote {args.plot}")
+    return 0
 
 
 def _sample(args):
@@ -260,6 +298,21 @@ def build_parser():
                       "against manual_rnn on random networks; exit 1 at the first wrong gradient")
     harness.add_arguments(check)
     check.set_defaults(run=harness.run)
+
+    flow = commands.add_parser(
+        "gradflow", help="||dL/dh_t|| of a trained model at every step of held-out data: how "
+                         "far back in time its loss reaches")
+    flow.add_argument("--checkpoint", metavar="RUN.npz", required=True,
+                      help="a checkpoint of `train`")
+    flow.add_argument("--batch", type=int, default=16, help="held-out sequences (default 16)")
+    flow.add_argument("--seq-len", type=int, default=None,
+                      help="their length (default: the task's, as trained)")
+    flow.add_argument("--state", choices=["dh", "dc"], default="dh",
+                      help="the gradient in h_t, or in the LSTM's c_t")
+    flow.add_argument("--seed", type=int, default=0)
+    flow.add_argument("--plot", metavar="FLOW.png", default=None,
+                      help="draw the norms against t on a log scale (needs matplotlib)")
+    flow.set_defaults(run=_gradflow)
 
     sample = commands.add_parser("sample", help="generate text from a trained character model")
     sample.add_argument("--checkpoint", metavar="RUN.npz", required=True,
