@@ -123,7 +123,7 @@ def plan(variants=None):
         for i in rows:
             cell, layers, directions, with_lengths, bias, loss = CORE[i]
             c = choice[i]
-            num_layers = 1 if layers == "1" else int(rng.choice([2, 2, 3]))
+            num_layers = 1 if layers == "1" else int(rng.choice([2, 2, 2, 3]))
             hidden = int(rng.integers(2, 7))
             T = 1 if rng.random() < 0.04 else int(rng.integers(2, 9))
             layout = c["layout"]

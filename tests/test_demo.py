@@ -4,6 +4,7 @@ import sys
 
 import numpy as np
 
+import manual_rnn as mr
 from manual_rnn.app import demo
 from manual_rnn.verify.gradcheck import compare, numerical_gradient
 
@@ -14,7 +15,10 @@ def test_demo_from_the_notebook_weights_starts_at_the_notebooks_loss():
     assert lines[0] == "Epoch 0 Loss 0.34250106"       # the notebook printed [[0.34250106]]
     losses = [float(l.split()[-1]) for l in lines if l.startswith("Epoch")]
     assert losses == sorted(losses, reverse=True) and losses[-1] < 0.03
-    assert ok and any("ok" in l for l in lines)
+    verdict = [l for l in lines if l.startswith("Verdict: ")]
+    assert ok and len(verdict) == 1
+    n = len(mr.param_shapes(demo.SPEC)) + 2                     # every parameter, xs and h0
+    assert verdict[0] == f"Verdict: ok: {n} of {n} gradients agree with their references"
 
 
 def test_demo_command_runs_and_reports_its_check():

@@ -101,7 +101,7 @@ def test_backward_is_the_derivative_of_outputs_and_final_state(case, every):
                                    np.random.default_rng(case.seed + 2))
 
 
-@settings(max_examples=examples(3))
+@settings(max_examples=examples(1.5))
 @given(cases(max_layers=2, max_T=5, max_B=2).filter(lambda c: c.spec.nonlinearity != "relu"))
 def test_every_entry_matches_central_differences(case):
     """Entry by entry on small networks, with the public gradcheck module (smooth activations:

@@ -169,7 +169,7 @@ def case_factors(case):
             "T>=2": case.T >= 2, "spec": repr(spec)}
 
 
-@settings(max_examples=examples(4))
+@settings(max_examples=examples(2))
 @given(cases())
 def test_loss_and_every_gradient_match_twin(case):
     a = case.arrays()
@@ -184,7 +184,7 @@ def test_loss_and_every_gradient_match_twin(case):
     grid.record("hypothesis", "", case_factors(case))
 
 
-@settings(max_examples=examples(6))
+@settings(max_examples=examples(3))
 @given(cases())
 def test_forward_and_backward_match_twin_vjp(case):
     """backward(dys, dstate) is the vector-Jacobian product of forward, state gradient included."""
