@@ -163,16 +163,17 @@ def init_params(spec: Spec, seed: int = 0, dtype=np.float64) -> dict[str, np.nda
     """Fresh parameters drawn as PyTorch draws them, from `np.random.default_rng(seed)`.
 
     Recurrent weights and biases: U(-1/sqrt(H), 1/sqrt(H)). Head (nn.Linear): weight and bias
-    U(-1/sqrt(fan_in), 1/sqrt(fan_in)). Drawn in float64 and then cast, so a float32 model is the
-    float64 one rounded.
+    U(-1/sqrt(fan_in), 1/sqrt(fan_in)), fan_in = directions * state_size, the features it
+    reads. Drawn in float64 and then cast, so a float32 model is the float64 one rounded.
     """
     dtype = np.dtype(dtype)
     if dtype not in DTYPES:
         raise TypeError(f"dtype must be float32 or float64, got {dtype}")
     rng = np.random.default_rng(seed)
     params = {}
+    head_fan_in = spec.num_directions * spec.state_size
     for name, shape in param_shapes(spec).items():
-        fan = shape[-1] if name.startswith("head.") else spec.hidden_size
+        fan = head_fan_in if name.startswith("head.") else spec.hidden_size
         bound = 1.0 / math.sqrt(fan)
         params[name] = rng.uniform(-bound, bound, size=shape).astype(dtype)
     return params

@@ -69,11 +69,7 @@ def test_every_parameter_is_uniform_within_pytorchs_bound(spec, seed):
 
 
 # mr.init_params draws head.bias with bound 1/sqrt(output_size) (the bias's own length) where
-# nn.Linear uses 1/sqrt(in_features) for its bias as for its weight (manual_rnn/spec.py,
-# init_params: fan = shape[-1] takes the bias's length). strict: the fix makes this test pass,
-# and then the marker must go.
-@pytest.mark.xfail(strict=True, reason="init_params: head.bias bound is 1/sqrt(output_size), "
-                                       "nn.Linear's is 1/sqrt(in_features)")
+# nn.Linear uses 1/sqrt(in_features) for its bias as for its weight.
 @pytest.mark.parametrize("spec", [s for s in BIG if s.has_head], ids=lambda s: s.cell)
 def test_read_out_bias_is_nn_linears(spec):
     """The read-out's weight and bias, pooled, are one sample of nn.Linear's distribution."""
