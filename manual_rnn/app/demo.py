@@ -11,7 +11,7 @@ import numpy as np
 
 from ..model import loss_and_grad
 from ..spec import Spec, init_params
-from ..verify.gradcheck import check_model, format_table
+from ..verify.gradcheck import TOLERANCES, check_model, describe_tolerances, format_table
 from .optim import SGD
 
 SPEC = Spec(cell="rnn", input_size=1, hidden_size=3, output_size=1, nonlinearity="sigmoid")
@@ -61,9 +61,10 @@ def run(init="random", seed=0, epochs=2000, lr=0.01, every=100, out=print):
     out(f"Final loss {loss:.8f} after {epochs} epochs")
     rows, note = check_model(SPEC, params, XS, TARGETS)
     out("\nGradient check of the trained model (max errors over each array):")
-    out(format_table(rows))
+    out(format_table(rows, TOLERANCES["float64"]))
     if note:
         out(note)
+    out(describe_tolerances("float64", [k for k in ("fd", "jax") if k in rows[0].errors]))
     failed = [r.name for r in rows if not r.ok]
     out(f"Verdict: {'FAIL, ' + ', '.join(failed) + ' disagree' if failed else 'ok'}: "
         f"{len(rows) - len(failed)} of {len(rows)} gradients agree with their references")
