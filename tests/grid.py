@@ -31,7 +31,7 @@ import manual_rnn as mr
 
 PROFILE = os.environ.get("MANUAL_RNN_PROFILE", "dev")
 VARIANTS = {"dev": 1, "thorough": 4}[PROFILE]
-DRAWS = {"dev": 2, "thorough": 4}[PROFILE]
+DRAWS = {"dev": 2, "thorough": 6}[PROFILE]
 # A CI (thorough) run must compare at least this many float64 cases over this many networks.
 MIN_CASES = {"dev": 0, "thorough": 1000}[PROFILE]
 MIN_NETWORKS = {"dev": 0, "thorough": 300}[PROFILE]

@@ -232,6 +232,18 @@ def test_sampled_entries_are_checked_and_the_rest_masked():
     assert not compare({"w": holey}, grads)["w"].ok(1e10, 1e10)
 
 
+def test_one_sampled_entry_and_the_default_seed():
+    arrays = {"w": np.arange(12.0).reshape(3, 4)}
+    f = lambda d: np.sum(d["w"] ** 2)
+    one = numerical_gradient(f, arrays, entries=1)["w"]
+    assert (~np.ma.getmaskarray(one)).sum() == 1
+    default = np.ma.getmaskarray(numerical_gradient(f, arrays, entries=4)["w"])
+    assert np.array_equal(default, np.ma.getmaskarray(
+        numerical_gradient(f, arrays, entries=4, seed=0)["w"]))
+    assert not np.array_equal(default, np.ma.getmaskarray(
+        numerical_gradient(f, arrays, entries=4, seed=1)["w"]))
+
+
 def test_entries_must_be_a_positive_int():
     for bad, error in [(-1, ValueError), (0, ValueError), (2.5, TypeError)]:
         with pytest.raises(error, match="entries"):
