@@ -282,6 +282,9 @@ def test_verdict_is_the_combined_tolerance_relative_to_the_arrays_scale():
     assert error.ok(atol=1e-9, rtol=0)          # 5e-7 <= 1e-9 * 1000
     assert not error.ok(atol=1e-10, rtol=1e-5)  # 5e-7 > 1e-10 * 1000 + 1e-5 * 1e-3
     assert error.used(1e-9, 0) == pytest.approx(0.5)
+    # 5e-7 / (1e-9 * 1000 + 1e-3 * 1e-3): both terms of the bound count
+    assert error.used(1e-9, 1e-3) == pytest.approx(0.25)
+    assert error.ok(1e-9, 1e-3) and not error.ok(1e-10, 1e-4)
     assert compare({"w": big}, {"w": big}, at_least=1e6)["w"].scale == 1e6
     zero = compare({"w": np.zeros(3)}, {"w": np.zeros(3)})["w"]
     assert zero.ok(0.0, 0.0) and zero.used(0.0, 0.0) == 0.0
