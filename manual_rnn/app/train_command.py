@@ -9,6 +9,7 @@ import signal
 import sys
 from dataclasses import fields, replace
 
+from ..cells import CELLS
 from . import checkpoint
 from . import train as training
 from .optim import OPTIMIZERS
@@ -32,7 +33,7 @@ def add_train_arguments(parser):
     option("--task", "the task", choices=sorted(TASKS))
     option("--text", "UTF-8 text file, for --task char", metavar="FILE")
     option("--seq-len", "sequence length (default: the task's own)", type=int)
-    option("--cell", "recurrent cell", choices=["rnn", "lstm", "gru"])
+    option("--cell", "recurrent cell", choices=list(CELLS))
     option("--hidden", "hidden units per layer", type=int)
     option("--layers", "stacked layers", type=int)
     option("--dropout", "dropout between layers", type=float)
