@@ -64,12 +64,10 @@ def test_every_parameter_is_uniform_within_pytorchs_bound(spec, seed):
     assert list(params) == list(param_shapes(spec))
     for name, value in params.items():
         assert value.shape == param_shapes(spec)[name] and value.dtype == np.float64
-        if name != "head.bias":             # see test_read_out_bias_is_nn_linears
-            check_uniform(value, bound(spec, name), name)
+        check_uniform(value, bound(spec, name), name)
 
 
-# mr.init_params draws head.bias with bound 1/sqrt(output_size) (the bias's own length) where
-# nn.Linear uses 1/sqrt(in_features) for its bias as for its weight.
+# nn.Linear draws its bias with the weight's bound, 1/sqrt(in_features), not 1/sqrt(output_size).
 @pytest.mark.parametrize("spec", [s for s in BIG if s.has_head], ids=lambda s: s.cell)
 def test_read_out_bias_is_nn_linears(spec):
     """The read-out's weight and bias, pooled, are one sample of nn.Linear's distribution."""
