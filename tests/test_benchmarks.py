@@ -10,6 +10,7 @@ import sys
 
 import pytest
 
+from helpers import ground_truth
 from manual_rnn.cells import CELLS
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -29,8 +30,8 @@ def rows(text, first):
 
 
 def test_bench_step_times_every_cell_and_dtype_and_the_contenders_agree(tmp_path):
-    pytest.importorskip("jax")
-    pytest.importorskip("torch")
+    ground_truth("jax", "bench_step's JAX contender")
+    ground_truth("torch", "bench_step's PyTorch contender")
     out = tmp_path / "bench_step.md"
     printed = run("-m", "benchmarks.bench_step", "--configs", "tiny", *FAST, "--out", str(out))
     report = out.read_text()

@@ -17,9 +17,10 @@ import textwrap
 import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch")
+from helpers import ground_truth
 
-import jax  # noqa: E402
+torch = ground_truth("torch", "the twin's new variants against PyTorch")
+jax = ground_truth("jax", "the JAX twin")
 from hypothesis import given, settings, strategies as st  # noqa: E402
 from torch.func import functional_call  # noqa: E402
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence  # noqa: E402
