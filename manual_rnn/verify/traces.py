@@ -67,8 +67,9 @@ def trace(spec: Spec, params: Params, xs: ArrayLike, targets: Optional[ArrayLike
         for d, (_, _, saved) in enumerate(directions):
             name = f"_l{k}{direction_suffixes(spec)[d]}"
             (_, _, cell_cache), = saved                    # one segment: no checkpointing
-            values = dict(zip(cell.GATE_NAMES, split(cell_cache.get("gates"), spec.gates))
-                          if cell.GATE_NAMES else ())
+            values = {}
+            if cell.GATE_NAMES:                            # the Elman cell has no gates
+                values = dict(zip(cell.GATE_NAMES, split(cell_cache["gates"], spec.gates)))
             values["h"] = cell_cache["hs"][1:]
             if "cs" in cell_cache:
                 values["c"] = cell_cache["cs"][1:]
