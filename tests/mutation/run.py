@@ -51,13 +51,15 @@ TARGETS = {
                             "_backward", "loss_and_grad", "loss_terms"],
     "manual_rnn/sequences.py": None,
     "manual_rnn/verify/gradcheck.py": ["numerical_gradient", "Error", "compare"],
+    "manual_rnn/verify/harness.py": ["_Run._compare", "_Run._close", "_Run._per_step_dx",
+                                     "_Run._state_departure", "Report.ok"],
 }
 
 STAGES = [
     ("fast", ["tests/test_finite_differences.py", "tests/test_metamorphic.py",
               "tests/test_losses.py", "tests/test_rtrl.py", "tests/test_float32.py",
               "tests/test_bad_input.py", "tests/test_torch.py", "tests/test_gradcheck.py",
-              "-k", "not command and not jax_global"]),
+              "tests/test_harness.py", "-k", "not command and not jax_global"]),
     ("twin", ["tests/test_vs_jax.py", "tests/test_gradcheck.py", "-k",
               "grid or command"]),
 ]
@@ -80,13 +82,20 @@ class Mutant:
 
 
 def _lines_of(source, names):
-    """The line numbers inside the named top-level functions and classes (None: all)."""
+    """The line numbers inside the named top-level functions and classes, or the methods
+    named "Class.method" (None: all)."""
     if names is None:
         return None
     keep = set()
     for node in ast.parse(source).body:
-        if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.name in names:
+        if not isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            continue
+        if node.name in names:
             keep.update(range(node.lineno, node.end_lineno + 1))
+        elif isinstance(node, ast.ClassDef):
+            for method in node.body:
+                if f"{node.name}.{getattr(method, 'name', '')}" in names:
+                    keep.update(range(method.lineno, method.end_lineno + 1))
     return keep
 
 
@@ -152,7 +161,7 @@ def apply(source, mutant):
 def make_copy():
     """A copy of the sources, tests and settings that mutants are written into."""
     work = tempfile.mkdtemp(prefix="manual_rnn_mutation_")
-    for name in ("manual_rnn", "tests", "reference"):
+    for name in ("manual_rnn", "tests", "reference", "examples"):
         shutil.copytree(os.path.join(ROOT, name), os.path.join(work, name),
                         ignore=shutil.ignore_patterns("__pycache__", ".hypothesis"))
     shutil.copy(os.path.join(ROOT, "pyproject.toml"), work)
@@ -167,7 +176,7 @@ def run_stage(work, stage, timeout, cache):
                JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0",
                JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES="0")
     try:
-        done = subprocess.run(args, cwd=work, env=env, capture_output=True, text=True,
+        done = subprocess.run(args, check=False, cwd=work, env=env, capture_output=True, text=True,
                               timeout=timeout)
     except subprocess.TimeoutExpired:
         return "timeout"
@@ -177,7 +186,7 @@ def run_stage(work, stage, timeout, cache):
 def check_baseline(work, timeout, cache):
     """Every stage must pass on the unmutated code, and the copy must be what is imported."""
     code = "import manual_rnn, sys; print(manual_rnn.__file__)"
-    imported = subprocess.run([sys.executable, "-c", code], cwd=work, text=True,
+    imported = subprocess.run([sys.executable, "-c", code], check=False, cwd=work, text=True,
                               capture_output=True, env=dict(os.environ, PYTHONPATH=work)).stdout
     if not imported.startswith(work):
         raise SystemExit(f"the copy is not what Python imports: {imported.strip()}")
@@ -190,7 +199,7 @@ def check_baseline(work, timeout, cache):
 def run_mutant(work_of, mutant, timeout, cache):
     work = work_of()
     target = os.path.join(work, mutant.path)
-    with open(os.path.join(ROOT, mutant.path)) as file:
+    with open(target) as file:  # the copy's own, so ROOT may change while a run goes on
         original = file.read()
     with open(target, "w") as file:
         file.write(apply(original, mutant))
@@ -205,6 +214,25 @@ def run_mutant(work_of, mutant, timeout, cache):
             file.write(original)
 
 
+def _write_report(path, results):
+    survivors = sum(outcome == "survived" for _, outcome in results)
+    killed = len(results) - survivors
+    with open(path, "w") as file:
+        json.dump({"killed": killed, "total": len(results),
+                   "score": killed / len(results) if results else None,
+                   "results": [dict(asdict(m), outcome=o) for m, o in results]}, file, indent=1)
+
+
+def _load_report(path):
+    """{mutant description: outcome} of a report written by an earlier run (empty: none)."""
+    if not os.path.exists(path):
+        return {}
+    with open(path) as file:
+        results = json.load(file)["results"]
+    return {Mutant(**{k: r[k] for k in ("path", "line", "col", "original", "replacement")})
+            .describe(): r["outcome"] for r in results}
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--files", nargs="*", default=list(TARGETS),
@@ -214,7 +242,10 @@ def main(argv=None):
                         help="at most this many mutants, spread evenly over the list")
     parser.add_argument("--timeout", type=float, default=900, help="seconds per stage")
     parser.add_argument("--list", action="store_true", help="print the mutants and stop")
-    parser.add_argument("--out", default="mutation-report.json")
+    parser.add_argument("--out", default="mutation-report.json",
+                        help="the report, rewritten after every mutant")
+    parser.add_argument("--resume", action="store_true",
+                        help="skip the mutants already in --out (an interrupted run goes on)")
     args = parser.parse_args(argv)
     unknown = [f for f in args.files if f not in TARGETS]
     if unknown:
@@ -230,12 +261,16 @@ def main(argv=None):
             print(mutant.describe())
         print(f"{len(mutants)} mutants")
         return 0
+    done = _load_report(args.out) if args.resume else {}
+    todo = [m for m in mutants if m.describe() not in done]
+    results = [(m, done[m.describe()]) for m in mutants if m.describe() in done]
     cache = tempfile.mkdtemp(prefix="manual_rnn_xla_cache_")
     copies = [make_copy() for _ in range(args.jobs)]
     free = list(copies)
     started = time.time()
     check_baseline(copies[0], args.timeout, cache)
-    print(f"baseline passes ({time.time() - started:.0f} s); {len(mutants)} mutants", flush=True)
+    print(f"baseline passes ({time.time() - started:.0f} s); {len(todo)} mutants to run, "
+          f"{len(results)} already in {args.out}", flush=True)
 
     def job(mutant):
         work = free.pop()
@@ -244,11 +279,12 @@ def main(argv=None):
         finally:
             free.append(work)
 
-    results = []
     with ThreadPoolExecutor(args.jobs) as pool:
-        for i, (mutant, outcome) in enumerate(pool.map(job, mutants), 1):
+        for mutant, outcome in pool.map(job, todo):
             results.append((mutant, outcome))
-            print(f"[{i}/{len(mutants)}] {outcome:<28} {mutant.describe()}", flush=True)
+            print(f"[{len(results)}/{len(mutants)}] {outcome:<28} {mutant.describe()}",
+                  flush=True)
+            _write_report(args.out, results)  # after every mutant, so --resume can go on
     survivors = [m for m, outcome in results if outcome == "survived"]
     killed = len(results) - len(survivors)
     score = killed / len(results) if results else float("nan")
@@ -256,9 +292,6 @@ def main(argv=None):
           f"{time.time() - started:.0f} s; survivors:")
     for mutant in survivors:
         print("  " + mutant.describe())
-    with open(args.out, "w") as file:
-        json.dump({"killed": killed, "total": len(results), "score": score,
-                   "results": [dict(asdict(m), outcome=o) for m, o in results]}, file, indent=1)
     for work in copies:
         shutil.rmtree(work, ignore_errors=True)
     shutil.rmtree(cache, ignore_errors=True)
