@@ -4,7 +4,8 @@ It shares nothing with the hand-written library but the `Spec` it is given, so `
 this forward pass is an independent check of manual_rnn's hand-written backward pass.
 
     ys, state = forward(spec, params, xs, h0=None, lengths=None, dropout_masks=None)
-    value = loss(spec, params, xs, targets, loss="mse", h0=None, lengths=None, dropout_masks=None)
+    value = loss(spec, params, xs, targets, loss="mse", h0=None, lengths=None, dropout_masks=None,
+                 loss_mask=None)
     value, dparams, dxs, dh0 = loss_and_grads(spec, params, xs, targets, ...)   # numpy, jitted
 
 Float64: the twin never changes JAX's global configuration. `loss_and_grads` computes in the

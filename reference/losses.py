@@ -1,10 +1,11 @@
-"""Per-step losses, (T, B, O) outputs -> (T, B), zero at padded steps.
+"""Per-step losses, (T, B, O) outputs -> (T, B), zero where `valid` (T, B) is False: padded
+steps, and steps a loss_mask leaves out.
 
 O is the head's output_size, or D * P for a headless network: its hidden states are scored as
 they are (mse targets shaped like them, cross_entropy classes over their features).
 
-Padded targets may hold anything (NaN, out-of-range classes), so they are masked with `where`
-before any arithmetic that could turn them into a NaN gradient (0 * NaN is NaN).
+Targets at those steps may hold anything (NaN, out-of-range classes), so they are masked with
+`where` before any arithmetic that could turn them into a NaN gradient (0 * NaN is NaN).
 """
 import jax.numpy as jnp
 from jax.scipy.special import logsumexp

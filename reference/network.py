@@ -156,15 +156,42 @@ def forward(spec, params, xs, h0=None, lengths=None, dropout_masks=None):
     return ys, (state if spec.cell == "lstm" else state[0])
 
 
+def count_mask(spec, loss_mask, xs_shape, unbatched):
+    """The caller's loss_mask (xs_shape without its feature axis) -> (T, B) bool, nonzero counts.
+
+    Its values should be 0 or 1; under jit they cannot be checked, so any nonzero entry counts
+    (as 1) and a zero leaves its step out. Only the shape is checked, from static shapes.
+    """
+    loss_mask = jnp.asarray(loss_mask)
+    if loss_mask.shape != tuple(xs_shape[:-1]):
+        raise ValueError(f"loss_mask must have the shape of xs without its feature axis, "
+                         f"{tuple(xs_shape[:-1])}, got shape {loss_mask.shape}")
+    return to_time_major(spec, loss_mask != 0, unbatched)
+
+
 @partial(jax.jit, static_argnames=("spec", "loss"))
-def loss(spec, params, xs, targets, loss="mse", h0=None, lengths=None, dropout_masks=None):
-    """(1/B) * sum over sequences and valid steps of the per-step loss ("mse" or "cross_entropy")."""
+def loss(spec, params, xs, targets, loss="mse", h0=None, lengths=None, dropout_masks=None,
+         loss_mask=None):
+    """(1/B) * sum over sequences and counted steps of the per-step loss ("mse" or
+    "cross_entropy"); B = 1 for unbatched xs.
+
+    A step counts if it is valid (t < lengths[b]) and, when loss_mask is given, loss_mask is 1
+    there. loss_mask is shaped like xs without its feature axis: (T,) for unbatched xs, (T, B)
+    time-major, (B, T) batch_first; its values must be 0 or 1 (bool or any real dtype), and any
+    nonzero value counts as 1. The normalisation stays 1/B, not a mean over counted steps.
+    Targets at steps that do not count may hold anything (NaN, out-of-range classes).
+    """
     if loss not in losses.LOSSES:
         raise ValueError(f"loss must be one of {tuple(losses.LOSSES)}, got {loss!r}")
+    xs_shape = jnp.shape(xs)
     xs, state0, valid, masks, unbatched = _prepare(spec, params, xs, h0, lengths, dropout_masks)
     ys, _ = run_network(spec, params, xs, state0, valid, masks)
     targets = to_time_major(spec, jnp.asarray(targets), unbatched)
     if valid is None:
         valid = jnp.ones(ys.shape[:2], bool)
-    per_step = losses.LOSSES[loss](ys, targets, valid)  # (T, B), zero at padded steps
+    if loss_mask is not None:
+        # Combined into `valid` only after the forward pass: a masked-out step still advances the
+        # state for the steps after it; only its loss is left out, by the losses' `where`.
+        valid = valid & count_mask(spec, loss_mask, xs_shape, unbatched)
+    per_step = losses.LOSSES[loss](ys, targets, valid)  # (T, B), zero at steps that don't count
     return per_step.sum() / ys.shape[1]

@@ -10,6 +10,7 @@ handed to its modules as they are (torch.func.functional_call), so autograd's gr
 them; nothing of manual_rnn but its Spec is used.
 """
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -154,8 +155,8 @@ def valid_mask(spec, lengths, T):
     return mask.T if spec.batch_first else mask
 
 
-def torch_loss(spec, ys, targets, lengths, loss):
-    """The twin's loss written in PyTorch: (1/B) * sum over valid steps."""
+def torch_loss(spec, ys, targets, lengths, loss, loss_mask=None):
+    """The twin's loss written in PyTorch: (1/B) * sum over valid steps (where loss_mask is 1)."""
     B = 1 if ys.dim() == 2 else ys.shape[0 if spec.batch_first else 1]
     if loss == "mse":
         per_step = 0.5 * ((ys - targets) ** 2).sum(-1)
@@ -163,6 +164,8 @@ def torch_loss(spec, ys, targets, lengths, loss):
         per_step = -torch.log_softmax(ys, dim=-1).gather(-1, targets[..., None]).squeeze(-1)
     if lengths is not None:
         per_step = per_step * valid_mask(spec, lengths, ys.shape[1 if spec.batch_first else 0])
+    if loss_mask is not None:
+        per_step = per_step * loss_mask
     return per_step.sum() / B
 
 
@@ -357,3 +360,120 @@ def test_loss_and_grads_is_float64_without_enabling_x64_globally():
     run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                          env=env, timeout=300)
     assert run.returncode == 0 and run.stdout.strip() == "ok", run.stderr
+
+
+# ---- loss_mask: which valid steps the loss counts -----------------------------------------------
+
+# One small network per cell and layout, and one T and B, so that each case compiles one program.
+MASK_T, MASK_B = 4, 3
+
+
+def mask_spec(cell, batch_first):
+    return Spec(cell, 2, 3, 4, bidirectional=True, batch_first=batch_first,
+                proj_size=2 if cell == "lstm" else 0)
+
+
+# Any real dtype, or bool, may hold the 0/1 mask; one per cell. The tests of all ones and all
+# zeros below take their cell's dtype and a shape drawn here too, to reuse its compiled program.
+MASK_DTYPES = {"rnn": bool, "lstm": np.float64, "gru": np.int32}
+
+
+def masked_problem(cell, layout, with_lengths, loss, seed=0):
+    """spec, params, xs, h0, lengths, targets and a random 0/1 loss_mask (the cell's dtype).
+    Targets are NaN (mse) or out of range (cross_entropy) wherever a step does not count, and xs
+    is NaN at padded steps: none of it may reach the value or a gradient."""
+    spec = mask_spec(cell, layout == "batch_first")
+    B = None if layout == "unbatched" else MASK_B
+    params = draw_params(spec, seed, None)
+    rng = np.random.default_rng(seed + 1)
+    xs, h0, lengths = make_inputs(spec, rng, MASK_T, B, True, with_lengths)
+    loss_mask = rng.integers(0, 2, size=xs.shape[:-1]).astype(MASK_DTYPES[cell])
+    width = spec.output_features
+    targets = (rng.normal(size=(*xs.shape[:-1], width)) if loss == "mse"
+               else rng.integers(0, width, size=xs.shape[:-1]))
+    counts = loss_mask != 0
+    if lengths is not None:
+        valid = valid_mask(spec, lengths, MASK_T).numpy().astype(bool)
+        xs[~valid] = np.nan
+        counts &= valid
+    if loss == "mse":
+        targets[~counts] = np.nan
+    else:
+        targets[~counts] = rng.choice([-1, 999], size=int((~counts).sum()))
+    return spec, params, xs, h0, lengths, targets, loss_mask
+
+
+@pytest.mark.parametrize("loss", ["mse", "cross_entropy"])
+@pytest.mark.parametrize("layout, with_lengths", [("unbatched", False), ("time_major", False),
+                                                  ("time_major", True), ("batch_first", False),
+                                                  ("batch_first", True)])
+@pytest.mark.parametrize("cell", list(TORCH_CELLS))
+def test_loss_mask_matches_torch(cell, layout, with_lengths, loss):
+    """The loss and its gradients (params, xs, h0) with a loss_mask equal PyTorch's module, its
+    head and the per-step losses times the mask and the validity mask, summed, over B."""
+    spec, params, xs, h0, lengths, targets, loss_mask = masked_problem(cell, layout, with_lengths,
+                                                                       loss)
+    value, dparams, dxs, dh0 = ref.loss_and_grads(spec, params, xs, targets, loss, h0, lengths,
+                                                  loss_mask=loss_mask)
+
+    params_t = {k: to_torch(v, True) for k, v in params.items()}
+    xs_t, h0_t = to_torch(np.nan_to_num(xs), True), to_torch(h0, True)
+    ys_t, _ = nn_module(spec)(params_t, xs_t, h0_t, lengths)
+    # Targets where a step does not count are replaced by harmless ones: the mask zeroes them.
+    targets_t = torch.from_numpy(np.nan_to_num(targets) if loss == "mse"
+                                 else np.where((targets >= 0) & (targets < spec.output_features),
+                                               targets, 0))
+    value_t = torch_loss(spec, ys_t, targets_t, lengths, loss, torch.from_numpy(loss_mask))
+    value_t.backward()
+
+    assert_close(value, value_t.detach(), "loss")
+    assert set(dparams) == set(params_t)
+    for name, p in params_t.items():
+        assert_close(dparams[name], p.grad, name)
+    assert_close(dxs, xs_t.grad, "xs")
+    for i, (d, h) in enumerate(zip(jax.tree.leaves(dh0), jax.tree.leaves(h0_t))):
+        assert_close(d, h.grad, f"h0[{i}]")
+
+
+@pytest.mark.parametrize("loss", ["mse", "cross_entropy"])
+def test_loss_mask_of_ones_is_no_mask(loss):
+    """All ones counts every valid step: loss_mask=None's numbers. Not bit for bit: the mask is
+    an input of a different XLA program, whose fusions may round exp/log differently (by 1 ulp
+    in cross_entropy's gradients), so rtol is 1e-14, still 1e4 x tighter than TOL64's."""
+    spec, params, xs, h0, lengths, targets, loss_mask = masked_problem(
+        "lstm", "batch_first", True, loss)
+    valid = valid_mask(spec, lengths, MASK_T).numpy().astype(bool)
+    targets[valid & (loss_mask == 0)] = 0  # valid steps get real targets: they all count now
+    ones = np.ones_like(loss_mask)
+    masked = ref.loss_and_grads(spec, params, xs, targets, loss, h0, lengths, loss_mask=ones)
+    unmasked = ref.loss_and_grads(spec, params, xs, targets, loss, h0, lengths)
+    assert masked[0] != ref.loss_and_grads(spec, params, xs, targets, loss, h0, lengths,
+                                           loss_mask=loss_mask)[0]  # the mask does something
+    for a, e in zip(jax.tree.leaves(masked), jax.tree.leaves(unmasked)):
+        assert np.all(np.isfinite(a))
+        np.testing.assert_allclose(a, e, rtol=1e-14, atol=1e-16)
+
+
+def test_loss_mask_of_zeros_counts_nothing():
+    """No step counts: the loss is 0 and every gradient is 0, even with every target NaN."""
+    spec, params, xs, h0, _, targets, loss_mask = masked_problem("gru", "time_major", False, "mse")
+    targets[:] = np.nan
+    value, dparams, dxs, dh0 = ref.loss_and_grads(spec, params, xs, targets, "mse", h0,
+                                                  loss_mask=np.zeros_like(loss_mask))
+    assert value == 0
+    for g in [dxs, *dparams.values(), *jax.tree.leaves(dh0)]:
+        np.testing.assert_array_equal(g, 0)
+
+
+@pytest.mark.parametrize("layout, shape", [("time_major", (MASK_B, MASK_T)),
+                                           ("batch_first", (MASK_T, MASK_B)),
+                                           ("time_major", (MASK_T, MASK_B, 1)),
+                                           ("unbatched", (MASK_T, 1))])
+def test_loss_mask_of_wrong_shape_is_refused(layout, shape):
+    """The shape is xs's without its feature axis; anything else is an error naming both."""
+    spec, params, xs, h0, _, targets, _ = masked_problem("rnn", layout, False, "mse")
+    match = f"loss_mask.*{re.escape(str(xs.shape[:-1]))}.*{re.escape(str(shape))}"
+    with pytest.raises(ValueError, match=match):
+        ref.loss_and_grads(spec, params, xs, targets, "mse", h0, loss_mask=np.ones(shape))
+    with pytest.raises(ValueError, match=match):
+        ref.loss(spec, params, xs, targets, loss_mask=np.ones(shape))
