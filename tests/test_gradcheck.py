@@ -107,7 +107,8 @@ def test_gradcheck_command_checks_the_loss_mask_and_says_what_it_compared(capsys
     assert cli.main(argv) == 0
     out = capsys.readouterr().out
     assert "loss_mask=last" in out and "this check shows nothing" not in out
-    _, rows = table_rows(out)
+    head, rows = table_rows(out)
+    assert "finite differences max|a-b|" in head and "JAX twin max|a-b|" in head
     assert list(rows) == expected_names(mr.Spec("lstm", 3, 4, 2, batch_first=True))
     assert all(cells[-1] == "ok" for cells in rows.values())
     assert f"{len(rows)} of {len(rows)} gradients agree" in out

@@ -63,7 +63,7 @@ def deeplearning_ai_rnn(p, x, a0):
 
 def deeplearning_ai_lstm(p, x, state):
     """lstm_forward over lstm_cell_forward, from state (a0, c0), each (n_a, m)."""
-    (a_next, c_next), (n_x, m, T_x) = state, x.shape
+    (a_next, c_next), (_, m, T_x) = state, x.shape
     y = np.zeros((p["Wy"].shape[0], m, T_x))
     for t in range(T_x):
         concat = np.concatenate((a_next, x[:, :, t]))

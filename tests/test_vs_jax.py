@@ -16,22 +16,19 @@ that scale bounds, not the entry itself (with saturating weights some gradients 
 others in the same array cancel to near 0). Float32 networks are compared with the twin run in
 float64 on the same float32-rounded arrays (see test_float32.py for the tolerance).
 """
-import functools
 
 import numpy as np
 import pytest
 from hypothesis import given, note, settings
 
 import grid
-from cases import (Case, cases, draw_masks, draw_params, draw_state, draw_targets,
-                   output_features, sequence_shape, state_shapes)
+from cases import (cases, draw_masks, draw_params, draw_state, draw_targets,
+                   sequence_shape, state_shapes)
 from conftest import examples
 from helpers import as_dict, assert_allclose, assert_dicts_close, ground_truth
 
 jax = ground_truth("jax", "the comparisons with the JAX twin")
 ref = ground_truth("manual_rnn_reference", "the comparisons with the JAX twin")
-ref_losses = ground_truth("manual_rnn_reference.losses", "the comparisons with the JAX twin")
-jnp = jax.numpy
 
 import manual_rnn as mr  # noqa: E402
 
@@ -71,27 +68,6 @@ def draw(network, k):
                 targets=targets)
 
 
-@functools.partial(jax.jit, static_argnames=("spec", "loss"))
-def masked_value_and_grads(spec, loss, params, xs, targets, h0, lengths, masks, loss_mask):
-    """The twin has no loss_mask: its forward pass and its own per-step losses, summed over the
-    steps that exist and carry loss, / B (the twin's and manual_rnn's normalisation)."""
-    def objective(p, x, h):
-        ys, _ = ref.forward(spec, p, x, h, lengths, masks)
-        unbatched = x.ndim == 2
-
-        def time_major(a):
-            if unbatched:
-                return a[:, None]
-            return jnp.swapaxes(a, 0, 1) if spec.batch_first else a
-
-        ys, goal, keep = time_major(ys), time_major(targets), time_major(loss_mask) > 0
-        if lengths is not None:
-            keep = keep & (jnp.arange(ys.shape[0])[:, None] < lengths[None, :])
-        return ref_losses.LOSSES[loss](ys, goal, keep).sum() / ys.shape[1]
-
-    return jax.value_and_grad(objective, argnums=(0, 1, 2))(params, xs, h0)
-
-
 def twin(network, a):
     """(loss, {name: gradient}) of the twin, in float64, with the initial state explicit."""
     spec = network.spec
@@ -106,13 +82,9 @@ def twin(network, a):
     h0 = f64(h0)
     masks = None if a["masks"] is None else [f64(m) for m in a["masks"]]
     targets = f64(a["targets"]) if network.loss == "mse" else a["targets"]
-    if a["loss_mask"] is None:
-        value, grads, dxs, dh0 = ref.loss_and_grads(spec, params, f64(a["xs"]), targets,
-                                                    network.loss, h0, a["lengths"], masks)
-    else:
-        value, (grads, dxs, dh0) = masked_value_and_grads(
-            spec, network.loss, params, f64(a["xs"]), targets, h0, a["lengths"], masks,
-            f64(a["loss_mask"]))
+    value, grads, dxs, dh0 = ref.loss_and_grads(spec, params, f64(a["xs"]), targets,
+                                                network.loss, h0, a["lengths"], masks,
+                                                f64(a["loss_mask"]))
     dh0 = tuple(np.asarray(d) for d in dh0) if isinstance(dh0, (tuple, list)) else dh0
     grads = {k: np.asarray(v) for k, v in grads.items()}
     return np.asarray(value), as_dict(grads, np.asarray(dxs), dh0)

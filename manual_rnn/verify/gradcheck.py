@@ -187,19 +187,11 @@ def twin_float64():
 
 def _twin_reference(twin, spec, params, xs, targets, loss, h0, lengths, dropout_masks,
                     loss_mask):
-    """The twin's gradients named as `_named` names them, or (None, why not)."""
-    import inspect
-
-    kwargs = {}
-    if loss_mask is not None:
-        if "loss_mask" not in inspect.signature(twin.loss_and_grads).parameters:
-            return None, ("the JAX twin takes no loss_mask: with --loss-mask the gradients are "
-                          "checked against finite differences only")
-        kwargs["loss_mask"] = loss_mask
+    """The twin's gradients, named as `_named` names them."""
     with twin_float64():
         _, g, dx, d0 = twin.loss_and_grads(spec, params, xs, targets, loss, h0, lengths,
-                                           dropout_masks, **kwargs)
-    return _named(g, dx, tuple(d0) if isinstance(d0, (tuple, list)) else d0), None
+                                           dropout_masks, loss_mask)
+    return _named(g, dx, tuple(d0) if isinstance(d0, (tuple, list)) else d0)
 
 
 def check_model(spec, params, xs, targets, loss="mse", h0=None, lengths=None, use_twin=True,
@@ -236,10 +228,8 @@ def check_model(spec, params, xs, targets, loss="mse", h0=None, lengths=None, us
     if use_twin:
         twin, note = load_twin()
         if twin is not None:
-            reference, note = _twin_reference(twin, spec, params, xs, targets, loss, h0,
-                                              lengths, dropout_masks, loss_mask)
-            if reference is not None:
-                references["jax"] = reference
+            references["jax"] = _twin_reference(twin, spec, params, xs, targets, loss, h0,
+                                                lengths, dropout_masks, loss_mask)
         if note:
             notes.append(note)
     if not references:
