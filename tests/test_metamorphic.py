@@ -11,6 +11,7 @@ import numpy as np
 from hypothesis import given, strategies as st
 
 import manual_rnn as mr
+from manual_rnn.model import backprop
 from cases import Case, cases
 from helpers import as_dict, assert_allclose, assert_dicts_close, state_parts
 
@@ -123,6 +124,14 @@ def test_checkpointed_bptt_gives_the_same_gradients(case, every):
                                    a["masks"])
     two = as_dict(*mr.backward(case.spec, a["params"], plain_cache, a["dys"], a["dstate"]))
     assert_dicts_close(one, two, 1e-11, 1e-13)
+    # the gradient reaching each step's state, joined back from the segments in time order
+    dys = cache["layout"].to_time_major(np.asarray(a["dys"]))
+    per_step = [backprop(case.spec, a["params"], c, dys, None, keep_step_grads=True)[3]
+                for c in (cache, plain_cache)]
+    assert per_step[0].keys() == per_step[1].keys()
+    for name, parts in per_step[1].items():
+        for part, checkpointed in zip(parts, per_step[0][name]):
+            assert_allclose(checkpointed, part, rtol=1e-11, atol=1e-13, err_msg=name)
 
 
 @given(cases(), st.integers(1, 13))
