@@ -26,6 +26,11 @@ def test_compare_reports_per_key_errors():
     assert report["x"].max_abs == pytest.approx(0.5)
     assert report["x"].max_rel == pytest.approx(0.2)
     assert not report["x"].ok(atol=1e-3, rtol=1e-3)
+    # max_rel divides by the larger magnitude, floored at 1e-8 only where both are near zero
+    small = compare({"x": np.array([1e-3, 0.0])}, {"x": np.array([4e-3, 1e-12])})
+    assert small["x"].max_rel == pytest.approx(0.75)
+    assert compare({"x": np.array([0.0])}, {"x": np.array([1e-10])})["x"].max_rel == (
+        pytest.approx(1e-2))
     with pytest.raises(ValueError, match="keys"):
         compare({"x": 1}, {"y": 1})
 
