@@ -268,6 +268,7 @@ def test_a_non_finite_value_on_either_side_fails_whatever_the_tolerance(bad, sid
     assert error.nonfinite >= 1
     assert not error.ok(1e12, 1e12) and not error.ok(np.inf, np.inf)
     assert error.used(1.0, 1.0) == np.inf and error.max_abs == np.inf
+    assert error.shares(1.0, 1.0).tolist() == [0.0] * 5 + [np.inf]  # the entry that is not
     # A NaN produced at a sampled entry of finite differences is never taken for "unsampled".
     sampled = numerical_gradient(lambda d: d["w"].sum() * bad, {"w": good}, entries=2)
     assert not compare({"w": good}, sampled)["w"].ok(1e12, 1e12)
@@ -280,7 +281,7 @@ def test_verdict_is_the_combined_tolerance_relative_to_the_arrays_scale():
     tiny_wrong = compare({"w": np.array([-1e-9, 1.0])}, {"w": b})["w"]
     assert tiny_wrong.max_abs == pytest.approx(2e-9)
     assert tiny_wrong.ok(atol=1e-8, rtol=0) and not tiny_wrong.ok(atol=1e-10, rtol=1e-3)
-    # today's "abs or rel" would pass this: the absolute error is below atol
+    # an "abs or rel" rule would pass this: the absolute error is below atol
     assert tiny_wrong.max_abs <= 1e-8 and not tiny_wrong.ok(atol=1e-9, rtol=1e-5)
     big = np.array([1000.0, 1e-3])
     error = compare({"w": big + np.array([0.0, 5e-7])}, {"w": big})["w"]
@@ -291,7 +292,9 @@ def test_verdict_is_the_combined_tolerance_relative_to_the_arrays_scale():
     # 5e-7 / (1e-9 * 1000 + 1e-3 * 1e-3): both terms of the bound count
     assert error.used(1e-9, 1e-3) == pytest.approx(0.25)
     assert error.ok(1e-9, 1e-3) and not error.ok(1e-10, 1e-4)
+    assert error.shares(1e-9, 1e-3).tolist() == pytest.approx([0.0, 0.25])  # each entry's
     assert compare({"w": big}, {"w": big}, at_least=1e6)["w"].scale == 1e6
+    assert compare({"w": b / 10}, {"w": b / 10}, at_least=1e-2)["w"].scale == 1.0  # never < 1
     zero = compare({"w": np.zeros(3)}, {"w": np.zeros(3)})["w"]
     assert zero.ok(0.0, 0.0) and zero.used(0.0, 0.0) == 0.0
     with pytest.raises(ValueError, match="shapes"):

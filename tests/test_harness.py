@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 from manual_rnn.verify import harness
-from manual_rnn.verify.harness import Case, check_bptt, check_case
+from manual_rnn.verify.harness import Case, check_bptt, check_case, protocol
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXAMPLES = os.path.join(ROOT, "examples")
@@ -200,6 +200,12 @@ def test_a_right_implementation_passes_every_case(name):
     assert report.ok and report.examples >= 1
     assert all(used < 1e-3 for used in report.worst_used.values()), report.worst_used
     assert str(report).startswith(f"PASS  {layout}")
+    # one case's full report: no step's state gradient departs from the reference's either
+    proto = protocol(layout, step)
+    case = Case(T=3, N=1 if proto.indices else 2, D=3, H=4, seed=1,
+                O=3 if proto.indices or proto.adapter.head else None)
+    one = check_case(layout, forward, backward, step=step, case=case)
+    assert one.ok and one.first_wrong == {}, one.first_wrong
 
 
 def test_the_globals_a_loss_function_reads_are_restored():

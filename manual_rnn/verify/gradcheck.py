@@ -78,15 +78,20 @@ class Error:
     diff: np.ndarray = field(repr=False)       # |a - b| at the compared entries
     size: np.ndarray = field(repr=False)       # |b| there
 
-    def used(self, atol, rtol):
-        """max |a - b| / (atol * scale + rtol * |b|): the share of the tolerance the worst
-        entry takes (<= 1 passes); inf when any value is not finite."""
-        if self.nonfinite:
-            return float("inf")
+    def shares(self, atol, rtol):
+        """|a - b| / (atol * scale + rtol * |b|) at each compared entry, flattened: the share
+        of the tolerance it takes (<= 1 passes); inf where a or b is not finite."""
         bound = atol * self.scale + rtol * self.size
         with np.errstate(divide="ignore", invalid="ignore"):
             share = np.where(self.diff == 0, 0.0, self.diff / bound)
-        return float(share.max(initial=0.0))
+        return np.where(np.isnan(share), np.inf, share)
+
+    def used(self, atol, rtol):
+        """The share of the tolerance the worst entry takes (<= 1 passes); inf when any value
+        is not finite."""
+        if self.nonfinite:
+            return float("inf")
+        return float(self.shares(atol, rtol).max(initial=0.0))
 
     def ok(self, atol, rtol):
         """Every compared entry within atol * scale + rtol * |b|, and every value finite."""

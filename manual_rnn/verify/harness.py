@@ -954,11 +954,7 @@ class _Run:
         a, b = np.asarray(yours, np.float64), np.asarray(expected, np.float64)
         error = compare({name: a}, {name: b})[name]
         ok = error.ok(self.atol, self.rtol)
-        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-            bound = self.atol * error.scale + self.rtol * np.abs(b)
-            share = np.abs(a - b) / bound
-        share = np.where(np.isfinite(a) & np.isfinite(b), share, np.inf)
-        share = np.where(np.abs(a - b) == 0, 0.0, share)
+        share = error.shares(self.atol, self.rtol)     # every entry is compared: a's order
         index = np.unravel_index(int(np.argmax(share)), a.shape) if a.size else ()
         note = ""
         if error.nonfinite:
