@@ -223,6 +223,38 @@ def _write_report(path, results):
                    "results": [dict(asdict(m), outcome=o) for m, o in results]}, file, indent=1)
 
 
+def write_markdown(path, results):
+    """The run's score, per file and in all, and each survivor with its line of source."""
+    import platform
+    import numpy
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], check=False, cwd=ROOT,
+                            capture_output=True, text=True).stdout.strip() or "unknown"
+    files = {}
+    for mutant, outcome in results:
+        counts = files.setdefault(mutant.path, [0, 0])
+        counts[outcome == "survived"] += 1
+    killed = sum(k for k, _ in files.values())
+    total = len(results)
+    lines = ["# Mutation testing: the latest run", "",
+             f"Commit {commit}; Python {platform.python_version()}, NumPy {numpy.__version__}. "
+             f"Made by `python tests/mutation/run.py --out mutation-report.json "
+             f"--markdown tests/mutation/results.md`.", "",
+             "| file | mutants | killed | survived |", "|---|---:|---:|---:|"]
+    for source_path, (k, s) in files.items():
+        lines.append(f"| `{source_path}` | {k + s} | {k} | {s} |")
+    lines += [f"| all | {total} | {killed} ({killed / total:.1%}) | {total - killed} |", "",
+              "Survivors (README.md says why each is equivalent):", ""]
+    for mutant, outcome in results:
+        if outcome == "survived":
+            with open(os.path.join(ROOT, mutant.path)) as file:
+                source = file.read().splitlines()[mutant.line - 1].strip()
+            lines.append(f"- `{mutant.path}:{mutant.line}` `{source}`: "
+                         f"`{mutant.original}` -> `{mutant.replacement or '(nothing)'}`"
+                         f" at column {mutant.col + 1}")
+    with open(path, "w") as file:
+        file.write("\n".join(lines) + "\n")
+
+
 def _load_report(path):
     """{mutant description: outcome} of a report written by an earlier run (empty: none)."""
     if not os.path.exists(path):
@@ -244,6 +276,10 @@ def main(argv=None):
     parser.add_argument("--list", action="store_true", help="print the mutants and stop")
     parser.add_argument("--out", default="mutation-report.json",
                         help="the report, rewritten after every mutant")
+    parser.add_argument("--markdown", default=None,
+                        help="also write the score and the survivors as Markdown here")
+    parser.add_argument("--summarize", action="store_true",
+                        help="write --markdown from the report in --out, without running")
     parser.add_argument("--resume", action="store_true",
                         help="skip the mutants already in --out (an interrupted run goes on)")
     args = parser.parse_args(argv)
@@ -261,7 +297,13 @@ def main(argv=None):
             print(mutant.describe())
         print(f"{len(mutants)} mutants")
         return 0
-    done = _load_report(args.out) if args.resume else {}
+    done = _load_report(args.out) if args.resume or args.summarize else {}
+    if args.summarize:
+        if args.markdown is None or not done:
+            parser.error("--summarize needs --markdown and a report in --out")
+        write_markdown(args.markdown, [(m, done[m.describe()]) for m in mutants
+                                       if m.describe() in done])
+        return 0
     todo = [m for m in mutants if m.describe() not in done]
     results = [(m, done[m.describe()]) for m in mutants if m.describe() in done]
     cache = tempfile.mkdtemp(prefix="manual_rnn_xla_cache_")
@@ -292,6 +334,8 @@ def main(argv=None):
           f"{time.time() - started:.0f} s; survivors:")
     for mutant in survivors:
         print("  " + mutant.describe())
+    if args.markdown:
+        write_markdown(args.markdown, results)
     for work in copies:
         shutil.rmtree(work, ignore_errors=True)
     shutil.rmtree(cache, ignore_errors=True)
