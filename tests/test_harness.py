@@ -198,7 +198,11 @@ def test_a_right_implementation_passes_every_case(name):
     layout, forward, backward, step = RIGHT[name]
     report = check_bptt(layout, forward, backward, step=step)    # raises with the report
     assert report.ok and report.examples >= 1
-    assert all(used < 1e-3 for used in report.worst_used.values()), report.worst_used
+    # Two right orders of summation differ by some ulps of the terms summed, which exceed an
+    # array's largest entry where terms cancel: over ~10^4 random cases per step layout a right
+    # implementation used at most 1.2e-3 of the tolerance (median 3e-5). Below 1e-2, the default
+    # tolerance stays 100 times wider than round-off.
+    assert all(used < 1e-2 for used in report.worst_used.values()), report.worst_used
     assert str(report).startswith(f"PASS  {layout}")
     # one case's full report: no step's state gradient departs from the reference's either
     proto = protocol(layout, step)
