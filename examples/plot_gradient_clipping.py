@@ -6,7 +6,7 @@ The gradient that reaches step :math:`t` is a product of Jacobians,
 :math:`\\partial L / \\partial h_t = \\big(\\prod_{k>t} \\partial h_k / \\partial h_{k-1}\\big)^{\\top}
 \\partial L / \\partial h_{T-1}`. For an Elman network each factor is
 :math:`\\operatorname{diag}(f'(a_k))\\, W_{hh}`: when :math:`W_{hh}` stretches vectors by more
-than the activation's slope shrinks them, the product grows geometrically and the gradient
+than the activation's slope shrinks them, their product grows geometrically and the gradient
 explodes backwards in time.
 
 Clipping by the global norm (:func:`manual_rnn.clip_grad_norm`, PyTorch's

@@ -28,6 +28,7 @@ import ast
 import io
 import json
 import os
+import platform
 import shutil
 import subprocess
 import sys
@@ -36,6 +37,8 @@ import time
 import tokenize
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
+
+import numpy
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -225,8 +228,6 @@ def _write_report(path, results):
 
 def write_markdown(path, results):
     """The run's score, per file and in all, and each survivor with its line of source."""
-    import platform
-    import numpy
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], check=False, cwd=ROOT,
                             capture_output=True, text=True).stdout.strip() or "unknown"
     files = {}
